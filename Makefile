@@ -1,0 +1,83 @@
+# lunet -- build, dependencies, tests, benchmarks, sanitizers.
+# `make` builds ./lunet; `make deps` installs the Debian packages it needs.
+
+CC      ?= cc
+OPT     ?= -O3 -march=native
+CFLAGS  ?= $(OPT) -g
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+INC     := -I/usr/include/lua5.4 -I/usr/include/x86_64-linux-gnu/openblas-openmp -Isrc
+# -fwrapv: int64 tensor arithmetic wraps like PyTorch's instead of being undefined
+BASE    := -std=gnu11 -fopenmp -fwrapv -fno-math-errno $(WARN) $(INC)
+LIBS    := -llua5.4 -lopenblas -lsqlite3 -lz -lm -ldl
+BUILD   ?= build
+
+CORE_SRC := src/tensor.c src/alloc.c src/iter.c src/pointwise.c src/reduce.c \
+            src/blas.c src/index.c src/random.c src/runtime.c
+BIND_SRC := src/l_tensor.c src/l_ops.c src/l_index.c
+LUA_SRC  := $(shell find lua -name '*.lua' | sort)
+
+CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/%.o)
+BIND_OBJ := $(BIND_SRC:src/%.c=$(BUILD)/%.o)
+OBJ      := $(CORE_OBJ) $(BIND_OBJ) $(BUILD)/main.o $(BUILD)/embedded.o
+
+DEB_PACKAGES := build-essential liblua5.4-dev libopenblas-openmp-dev libsqlite3-dev zlib1g-dev
+
+.PHONY: all deps test test-c test-lua bench sanitize clean
+
+all: lunet
+
+lunet: $(OBJ)
+	$(CC) $(CFLAGS) $(BASE) -o $@ $(OBJ) $(LIBS)
+
+$(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
+	$(CC) $(CFLAGS) $(BASE) -c -o $@ $<
+
+$(BUILD)/embed: tools/embed.c | $(BUILD)
+	$(CC) -O2 -o $@ $<
+
+$(BUILD)/embedded.c: $(BUILD)/embed $(LUA_SRC)
+	$(BUILD)/embed $@ lua $(LUA_SRC)
+
+$(BUILD)/embedded.o: $(BUILD)/embedded.c src/embedded.h
+	$(CC) $(CFLAGS) $(BASE) -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+# Debian packages, installed only when missing
+deps:
+	@missing=""; for p in $(DEB_PACKAGES) $(EXTRA_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# ---- tests: C unit tests, then Lua specs; the last line is "N passed, N failed"
+TEST_C   := $(wildcard tests/c/test_*.c)
+TEST_BIN := $(TEST_C:tests/c/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(CORE_OBJ)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS) $(BASE) -Itests/c -o $@ $< $(CORE_OBJ) $(LIBS)
+
+test: lunet $(TEST_BIN)
+	@./tests/run.sh $(TEST_BIN)
+
+# ---- benchmarks (side by side with PyTorch when python3-torch is installed)
+bench: lunet
+	@./experiments/bench.sh
+
+# ---- ASan + UBSan build of everything, then the whole test suite
+sanitize:
+	$(MAKE) BUILD=build-san OPT="-O1" \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  lunet-san
+
+lunet-san:
+	$(MAKE) BUILD=$(BUILD) CFLAGS="$(CFLAGS)" lunet $(TEST_BIN)
+	@ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/lsan.supp ./tests/run.sh $(TEST_BIN)
+
+clean:
+	rm -rf build build-san lunet

@@ -1,0 +1,58 @@
+/* l_tensor.h -- helpers shared by the Lua binding files.
+ *
+ * A Lua tensor is a full userdata holding one pointer to a refcounted
+ * lt_tensor (Torch7's boxing): __gc/__close drop the reference. The box is
+ * pushed holding NULL before the core is called, so a Lua error or a memory
+ * error at any point leaves nothing that the GC cannot free.
+ *
+ * Indices and dimensions are 1-based in Lua and 0-based in the core; the
+ * functions here are the only place that converts them.
+ */
+#ifndef LUNET_L_TENSOR_H
+#define LUNET_L_TENSOR_H
+
+#include "tensor.h"
+#include <lauxlib.h>
+#include <lua.h>
+
+#define LB_TENSOR "lunet.Tensor"
+
+lt_tensor **lb_newbox(lua_State *L);                 /* pushes a box holding NULL */
+lt_tensor *lb_check(lua_State *L, int arg);          /* a live tensor or an arg error */
+lt_tensor *lb_test(lua_State *L, int arg);           /* the tensor or NULL */
+int lb_error(lua_State *L, const char *fname);       /* raises "fname: <core message>" */
+void lb_account(lua_State *L);                       /* tell the GC about C memory */
+
+/* push a core result (NULL raises fname's error). Only for results that no
+   Lua error can come between (the box is made before the core call). */
+#define LB_RETURN(L, FNAME, EXPR)                     \
+  do {                                                \
+    lt_tensor **box_ = lb_newbox(L);                  \
+    *box_ = (EXPR);                                   \
+    if (!*box_) return lb_error(L, FNAME);            \
+    lb_account(L);                                    \
+    return 1;                                         \
+  } while (0)
+
+/* 1-based dimension at arg (negative counts from the end) to 0-based;
+   `extra` = 1 where one past the last dimension is allowed (unsqueeze) */
+int lb_dim(lua_State *L, int arg, int ndim, int extra);
+int lb_optdim(lua_State *L, int arg, int ndim, int def);
+/* 1-based position (negative from the end) in a dimension of `size` to 0-based */
+int64_t lb_index(lua_State *L, lua_Integer i, int64_t size, int dim);
+/* sizes from arguments from..top: numbers or one table; stops at an options table */
+int lb_shape(lua_State *L, int from, int64_t *shape, int *last);
+/* dtype from an options table at arg (or def) */
+lt_dtype lb_optdtype(lua_State *L, int arg, lt_dtype def);
+/* a tensor from a tensor or a number argument (numbers become 0-dim tensors);
+   pushes it (as a box) so it lives as long as the stack slot */
+lt_tensor *lb_tensorish(lua_State *L, int arg, lt_dtype number_dtype);
+/* an int64 tensor of 0-based indices from a 1-based index tensor or table; pushed */
+lt_tensor *lb_index_tensor(lua_State *L, int arg);
+void lb_pushvalue(lua_State *L, const lt_tensor *t, const int64_t *idx);
+
+void lb_open_tensor(lua_State *L);   /* metatable and methods (l_tensor.c) */
+void lb_open_ops(lua_State *L, int methods, int module); /* math methods (l_ops.c) */
+void lb_open_index(lua_State *L, int methods, int module); /* indexing (l_index.c) */
+
+#endif

@@ -1,0 +1,249 @@
+/* main.c -- the lunet program: runs scripts, -e code, or a plain REPL.
+ *
+ *   lunet script.lua a b     runs the script with arg = {[0] = "script.lua", "a", "b"}
+ *   lunet -e 'code'          runs code (several -e run in order)
+ *   lunet                    REPL on a terminal; reads a script from a pipe
+ *   lunet -v | --version     versions of lunet, Lua and BLAS, and the thread count
+ */
+#include "embedded.h"
+#include "tensor.h"
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "version.h"
+
+int luaopen_lunet_core(lua_State *L);
+
+static lua_State *global_L;
+
+/* Ctrl-C: raise a Lua error at the next instruction, as the lua program does */
+static void interrupt_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted");
+}
+
+static void on_sigint(int sig) {
+  signal(sig, SIG_DFL); /* a second Ctrl-C kills at once */
+  lua_sethook(global_L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* call the function below nargs arguments with a traceback on error */
+static int docall(lua_State *L, int nargs, int nres) {
+  int base = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  global_L = L;
+  signal(SIGINT, on_sigint);
+  int status = lua_pcall(L, nargs, nres, base);
+  signal(SIGINT, SIG_DFL);
+  lua_remove(L, base);
+  return status;
+}
+
+static int report(lua_State *L, int status) {
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "lunet: %s\n", msg ? msg : "(error object is not a string)");
+    fflush(stderr);
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+/* package.searchers entry for the Lua files compiled into the binary */
+static int embedded_searcher(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  for (const lunet_embedded_file *f = lunet_embedded; f->module; f++) {
+    if (strcmp(f->module, name) != 0) continue;
+    lua_pushfstring(L, "@%s", f->path);
+    if (luaL_loadbuffer(L, f->source, f->size, lua_tostring(L, -1)) != LUA_OK)
+      return luaL_error(L, "error loading embedded module '%s':\n\t%s", name, lua_tostring(L, -1));
+    lua_pushstring(L, f->path);
+    return 2;
+  }
+  lua_pushfstring(L, "no embedded module '%s'", name);
+  return 1;
+}
+
+static void install_library(lua_State *L) {
+  luaL_openlibs(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_lunet_core);
+  lua_setfield(L, -2, "lunet.core");
+  lua_pop(L, 1);
+  /* searchers: preload, embedded, then the usual path searchers */
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "searchers");
+  for (lua_Integer i = (lua_Integer)lua_rawlen(L, -1); i >= 2; i--) {
+    lua_rawgeti(L, -1, i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushcfunction(L, embedded_searcher);
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 2);
+}
+
+/* global `lunet`, so scripts and the REPL need no require */
+static int preload_lunet(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "lunet");
+  int status = docall(L, 1, 1);
+  if (status == LUA_OK) lua_setglobal(L, "lunet");
+  return report(L, status);
+}
+
+static void print_version(lua_State *L) {
+  printf("lunet %s\n%s\nBLAS: %s\nthreads: %d\n", LUNET_VERSION, LUA_RELEASE, lt_blas_info(),
+         lt_get_num_threads());
+  (void)L;
+}
+
+static void print_usage(void) {
+  printf("usage: lunet [options] [script [args]]\n"
+         "  -e code        run code (may be repeated)\n"
+         "  -i             enter the REPL after running the script or code\n"
+         "  -v, --version  print lunet, Lua and BLAS versions and the thread count\n"
+         "  -h, --help     print this help\n"
+         "  -              run the script read from standard input\n"
+         "With no script and a terminal on standard input, starts the REPL;\n"
+         "with a pipe, runs what it reads as a script.\n"
+         "Environment: LUNET_NUM_THREADS (threads, default: all cores).\n");
+}
+
+/* arg = {[0] = script, ...}, negative indices for the interpreter and options */
+static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
+  lua_createtable(L, argc - script - 1, script + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int run_script(lua_State *L, const char *path, char **argv, int argc, int script) {
+  const char *fname = strcmp(path, "-") == 0 ? NULL : path;
+  int status = luaL_loadfile(L, fname);
+  if (status != LUA_OK) return report(L, status);
+  int n = 0;
+  for (int i = script + 1; i < argc; i++, n++) lua_pushstring(L, argv[i]);
+  return report(L, docall(L, n, 0));
+}
+
+static int run_string(lua_State *L, const char *code) {
+  int status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
+  if (status == LUA_OK) status = docall(L, 0, 0);
+  return report(L, status);
+}
+
+/* ---- the plain REPL (the full one is lunet.repl, a later issue) -------------- */
+static int incomplete(lua_State *L, int status) {
+  if (status != LUA_ERRSYNTAX) return 0;
+  size_t len;
+  const char *msg = lua_tolstring(L, -1, &len);
+  const char *eof = "<eof>";
+  size_t el = strlen(eof);
+  if (len >= el && strcmp(msg + len - el, eof) == 0) { lua_pop(L, 1); return 1; }
+  return 0;
+}
+
+static void print_results(lua_State *L, int base) {
+  int n = lua_gettop(L) - base;
+  if (n <= 0) return;
+  luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+  lua_getglobal(L, "print");
+  lua_insert(L, base + 1);
+  if (lua_pcall(L, n, 0, 0) != LUA_OK) report(L, LUA_ERRRUN);
+}
+
+static void repl(lua_State *L) {
+  char line[4096];
+  printf("lunet %s (%s) -- Ctrl-D to quit\n", LUNET_VERSION, LUA_RELEASE);
+  for (;;) {
+    lua_settop(L, 0);
+    fputs("> ", stdout);
+    fflush(stdout);
+    if (!fgets(line, sizeof line, stdin)) { putchar('\n'); break; }
+    lua_pushstring(L, line);
+    /* an expression first (so values print), then a statement, then more lines */
+    for (;;) {
+      const char *chunk = lua_tostring(L, 1);
+      lua_pushfstring(L, "return %s", chunk);
+      int status = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), "=stdin");
+      lua_remove(L, -2);
+      if (status != LUA_OK) {
+        lua_pop(L, 1);
+        status = luaL_loadbuffer(L, chunk, strlen(chunk), "=stdin");
+      }
+      if (incomplete(L, status)) {
+        fputs(">> ", stdout);
+        fflush(stdout);
+        if (!fgets(line, sizeof line, stdin)) { lua_settop(L, 0); return; }
+        lua_pushstring(L, line);
+        lua_concat(L, 2);
+        continue;
+      }
+      if (status == LUA_OK) {
+        int base = lua_gettop(L) - 1;
+        status = docall(L, 0, LUA_MULTRET);
+        if (status == LUA_OK) print_results(L, base);
+      }
+      report(L, status);
+      break;
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  lt_runtime_init();
+  lua_State *L = luaL_newstate();
+  if (!L) { fprintf(stderr, "lunet: cannot create the Lua state (out of memory)\n"); return 1; }
+  install_library(L);
+  int script = 0, interactive = 0, ran = 0, status = LUA_OK;
+  /* first pass: options that do not run anything, and where the script is */
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0) { print_version(L); lua_close(L); return 0; }
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) { print_usage(); lua_close(L); return 0; }
+    if (strcmp(argv[i], "-e") == 0) {
+      if (++i >= argc) { fprintf(stderr, "lunet: '-e' needs an argument\n"); lua_close(L); return 1; }
+      continue;
+    }
+    if (strcmp(argv[i], "-i") == 0) { interactive = 1; continue; }
+    if (argv[i][0] == '-' && argv[i][1] != '\0') {
+      fprintf(stderr, "lunet: unknown option '%s'\n", argv[i]);
+      print_usage();
+      lua_close(L);
+      return 1;
+    }
+    script = i;
+    break;
+  }
+  create_arg_table(L, argv, argc, script);
+  if (preload_lunet(L) != LUA_OK) { lua_close(L); return 1; }
+  int end = script ? script : argc;
+  for (int i = 1; i < end && status == LUA_OK; i++)
+    if (strcmp(argv[i], "-e") == 0) { status = run_string(L, argv[++i]); ran = 1; }
+  if (status == LUA_OK && script) { status = run_script(L, argv[script], argv, argc, script); ran = 1; }
+  if (status == LUA_OK && (interactive || !ran)) {
+    if (isatty(STDIN_FILENO)) repl(L);
+    else if (!ran || interactive) status = run_script(L, "-", argv, argc, argc - 1);
+  }
+  lua_close(L);
+  return status == LUA_OK ? 0 : 1;
+}
