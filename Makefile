@@ -10,6 +10,7 @@ INC     := -I/usr/include/lua5.4 -I/usr/include/x86_64-linux-gnu/openblas-openmp
 BASE    := -std=gnu11 -fopenmp -fwrapv -fno-math-errno $(WARN) $(INC)
 LIBS    := -llua5.4 -lopenblas -lsqlite3 -lz -lm -ldl
 BUILD   ?= build
+BIN     ?= lunet
 
 CORE_SRC := src/tensor.c src/alloc.c src/iter.c src/pointwise.c src/reduce.c \
             src/blas.c src/index.c src/random.c src/runtime.c
@@ -24,9 +25,9 @@ DEB_PACKAGES := build-essential liblua5.4-dev libopenblas-openmp-dev libsqlite3-
 
 .PHONY: all deps test test-c test-lua bench sanitize clean
 
-all: lunet
+all: $(BIN)
 
-lunet: $(OBJ)
+$(BIN): $(OBJ)
 	$(CC) $(CFLAGS) $(BASE) -o $@ $(OBJ) $(LIBS)
 
 $(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
@@ -62,11 +63,11 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(CORE_OBJ)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS) $(BASE) -Itests/c -o $@ $< $(CORE_OBJ) $(LIBS)
 
-test: lunet $(TEST_BIN)
-	@./tests/run.sh $(TEST_BIN)
+test: $(BIN) $(TEST_BIN)
+	@LUNET=./$(BIN) ./tests/run.sh $(TEST_BIN)
 
 # ---- benchmarks (side by side with PyTorch when python3-torch is installed)
-bench: lunet
+bench: $(BIN)
 	@./experiments/bench.sh
 
 # ---- ASan + UBSan build of everything, then the whole test suite
