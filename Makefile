@@ -13,17 +13,18 @@ BUILD   ?= build
 BIN     ?= lunet
 
 CORE_SRC := src/tensor.c src/alloc.c src/iter.c src/pointwise.c src/reduce.c \
-            src/blas.c src/index.c src/random.c src/runtime.c
-BIND_SRC := src/l_tensor.c src/l_ops.c src/l_index.c
+            src/blas.c src/index.c src/random.c src/runtime.c src/idx.c
+BIND_SRC := src/l_tensor.c src/l_ops.c src/l_index.c src/l_data.c
 LUA_SRC  := $(shell find lua -name '*.lua' | sort)
 
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/%.o)
 BIND_OBJ := $(BIND_SRC:src/%.c=$(BUILD)/%.o)
 OBJ      := $(CORE_OBJ) $(BIND_OBJ) $(BUILD)/main.o $(BUILD)/embedded.o
 
-DEB_PACKAGES := build-essential liblua5.4-dev libopenblas-openmp-dev libsqlite3-dev zlib1g-dev
+DEB_PACKAGES := build-essential liblua5.4-dev libopenblas-openmp-dev libsqlite3-dev zlib1g-dev \
+                dataset-fashion-mnist
 
-.PHONY: all deps test test-c test-lua bench sanitize clean
+.PHONY: all deps run test bench sanitize lunet-san clean
 
 all: $(BIN)
 
@@ -54,6 +55,10 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+# ---- the main job: train a seed model on Fashion-MNIST
+run: $(BIN)
+	./$(BIN) examples/mlp_tensor.lua
 
 # ---- tests: C unit tests, then Lua specs; the last line is "N passed, N failed"
 TEST_C   := $(wildcard tests/c/test_*.c)

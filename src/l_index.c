@@ -171,6 +171,7 @@ static int m_gather(lua_State *L) {
 
 /* split(size or {sizes}, dim): a table of views */
 static int m_split(lua_State *L) {
+  lua_settop(L, 3); /* the result table must not pass for an argument */
   lt_tensor *t = lb_check(L, 1);
   int dim = lb_optdim(L, 3, t->ndim, 0);
   if (t->ndim == 0) return luaL_error(L, "split: a 0-dim tensor cannot be split");
@@ -224,7 +225,9 @@ static int m_chunk(lua_State *L) {
 
 /* cat({a, b, ...}, dim) and stack({a, b, ...}, dim), dim defaulting to 1 */
 static int join(lua_State *L, int stack, const char *fname) {
+  lua_settop(L, 2); /* what is pushed below must not pass for an argument */
   luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 2); /* the scratch array pushed below must not land in the dim slot */
   int n = (int)lua_rawlen(L, 1);
   if (n == 0) return luaL_argerror(L, 1, "expected a non-empty list of tensors");
   lt_tensor **ts = lua_newuserdatauv(L, (size_t)n * sizeof *ts, 0); /* freed by the GC */

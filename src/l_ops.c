@@ -38,7 +38,8 @@ static int binary_(lua_State *L) {
 /* ---- unary ----------------------------------------------------------------- */
 static int unary(lua_State *L) {
   lt_unop op = (lt_unop)lua_tointeger(L, lua_upvalueindex(1));
-  LB_RETURN(L, lt_unop_name(op), lt_unary(op, lb_check(L, 1)));
+  lt_tensor *t = lb_check(L, 1);
+  LB_RETURN(L, lt_unop_name(op), lt_unary(op, t));
 }
 
 static int unary_(lua_State *L) {
@@ -87,6 +88,7 @@ static lt_dtype number_dtype(lua_State *L, int arg, const lt_tensor *other) {
 
 /* where(cond, a, b): a and b are tensors or numbers */
 static int l_where(lua_State *L) {
+  lua_settop(L, 3); /* numbers become tensors pushed above the arguments */
   lt_tensor *cond = lb_check(L, 1);
   lt_tensor *a = tensor_arg(L, 2), *b = tensor_arg(L, 3);
   if (!a) a = lb_tensorish(L, 2, number_dtype(L, 2, b));
@@ -155,9 +157,9 @@ static int m_min(lua_State *L) { return extreme(L, LT_MIN, LT_MINIMUM, "min"); }
 
 static int arg_extreme(lua_State *L, lt_reduce_op op, const char *fname) {
   lt_tensor *t = lb_check(L, 1);
-  int dim = lb_optdim(L, 2, t->ndim, -1);
+  int dim = lb_optdim(L, 2, t->ndim, -1), keepdim = lua_toboolean(L, 3);
   lt_tensor **box = lb_newbox(L);
-  if (!(*box = lt_reduce(op, t, dim, lua_toboolean(L, 3), 0))) return lb_error(L, fname);
+  if (!(*box = lt_reduce(op, t, dim, keepdim, 0))) return lb_error(L, fname);
   lt_binary_scalar_(LT_ADD, *box, 1); /* 1-based positions */
   lb_account(L);
   return 1;
@@ -168,16 +170,29 @@ static int m_argmin(lua_State *L) { return arg_extreme(L, LT_ARGMIN, "argmin"); 
 static int softmax_like(lua_State *L, int log_, const char *fname) {
   lt_tensor *t = lb_check(L, 1);
   if (lua_isnoneornil(L, 2)) return luaL_error(L, "%s: the dimension is required (e.g. %s(-1) for the last)", fname, fname);
-  LB_RETURN(L, fname, lt_softmax(t, lb_dim(L, 2, t->ndim, 0), log_));
+  int dim = lb_dim(L, 2, t->ndim, 0);
+  LB_RETURN(L, fname, lt_softmax(t, dim, log_));
 }
 static int m_softmax(lua_State *L) { return softmax_like(L, 0, "softmax"); }
 static int m_log_softmax(lua_State *L) { return softmax_like(L, 1, "log_softmax"); }
 
 /* ---- linear algebra -------------------------------------------------------- */
-static int m_matmul(lua_State *L) { LB_RETURN(L, "matmul", lt_matmul(lb_check(L, 1), lb_check(L, 2))); }
-static int m_mm(lua_State *L) { LB_RETURN(L, "mm", lt_mm(lb_check(L, 1), lb_check(L, 2))); }
-static int m_bmm(lua_State *L) { LB_RETURN(L, "bmm", lt_bmm(lb_check(L, 1), lb_check(L, 2))); }
-static int m_dot(lua_State *L) { LB_RETURN(L, "dot", lt_dot(lb_check(L, 1), lb_check(L, 2))); }
+static int m_matmul(lua_State *L) {
+  lt_tensor *a = lb_check(L, 1), *b = lb_check(L, 2);
+  LB_RETURN(L, "matmul", lt_matmul(a, b));
+}
+static int m_mm(lua_State *L) {
+  lt_tensor *a = lb_check(L, 1), *b = lb_check(L, 2);
+  LB_RETURN(L, "mm", lt_mm(a, b));
+}
+static int m_bmm(lua_State *L) {
+  lt_tensor *a = lb_check(L, 1), *b = lb_check(L, 2);
+  LB_RETURN(L, "bmm", lt_bmm(a, b));
+}
+static int m_dot(lua_State *L) {
+  lt_tensor *a = lb_check(L, 1), *b = lb_check(L, 2);
+  LB_RETURN(L, "dot", lt_dot(a, b));
+}
 
 /* ---- registration ---------------------------------------------------------- */
 static const struct { const char *name, *meta; lt_binop op; int inplace; } binaries[] = {
@@ -198,7 +213,10 @@ static const luaL_Reg methods[] = {
     {"matmul", m_matmul},   {"mm", m_mm},           {"bmm", m_bmm},
     {"dot", m_dot},         {NULL, NULL}};
 
-static int unm(lua_State *L) { LB_RETURN(L, "neg", lt_unary(LT_NEG, lb_check(L, 1))); }
+static int unm(lua_State *L) {
+  lt_tensor *t = lb_check(L, 1);
+  LB_RETURN(L, "neg", lt_unary(LT_NEG, t));
+}
 
 void lb_open_ops(lua_State *L, int mt_methods, int module) {
   luaL_getmetatable(L, LB_TENSOR);

@@ -83,8 +83,8 @@ static int is_options(lua_State *L, int arg) {
   lua_pushnil(L);
   while (lua_next(L, arg)) {
     int str = lua_type(L, -2) == LUA_TSTRING;
-    lua_pop(L, 2);
-    if (str) return 1;
+    lua_pop(L, 1); /* keep the key: lua_next needs it for the next step */
+    if (str) { lua_pop(L, 1); return 1; }
   }
   return 0;
 }
@@ -459,8 +459,15 @@ static int m_permute(lua_State *L) {
   LB_RETURN(L, "permute", lt_permute(t, dims));
 }
 
-static int m_contiguous(lua_State *L) { LB_RETURN(L, "contiguous", lt_contiguous(lb_check(L, 1))); }
-static int m_clone(lua_State *L) { LB_RETURN(L, "clone", lt_clone(lb_check(L, 1))); }
+static int m_contiguous(lua_State *L) {
+  lt_tensor *t = lb_check(L, 1);
+  LB_RETURN(L, "contiguous", lt_contiguous(t));
+}
+
+static int m_clone(lua_State *L) {
+  lt_tensor *t = lb_check(L, 1);
+  LB_RETURN(L, "clone", lt_clone(t));
+}
 
 static int m_squeeze(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
@@ -470,7 +477,8 @@ static int m_squeeze(lua_State *L) {
 
 static int m_unsqueeze(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
-  LB_RETURN(L, "unsqueeze", lt_unsqueeze(t, lb_dim(L, 2, t->ndim, 1)));
+  int dim = lb_dim(L, 2, t->ndim, 1);
+  LB_RETURN(L, "unsqueeze", lt_unsqueeze(t, dim));
 }
 
 static int m_expand(lua_State *L) {
@@ -510,7 +518,8 @@ static int m_flatten(lua_State *L) {
 
 /* ---- conversion ------------------------------------------------------------ */
 static int convert(lua_State *L, lt_dtype dt, const char *fname) {
-  LB_RETURN(L, fname, lt_to(lb_check(L, 1), dt));
+  lt_tensor *t = lb_check(L, 1);
+  LB_RETURN(L, fname, lt_to(t, dt));
 }
 static int m_float(lua_State *L) { return convert(L, LT_FLOAT32, "float"); }
 static int m_double(lua_State *L) { return convert(L, LT_FLOAT64, "double"); }
@@ -673,6 +682,7 @@ int luaopen_lunet_core(lua_State *L) {
   lua_pop(L, 1);
   lb_open_ops(L, mt_methods, module);
   lb_open_index(L, mt_methods, module);
+  lb_open_data(L, module);
   lua_pushvalue(L, mt_methods);
   lua_setfield(L, module, "Tensor");
   luaL_getmetatable(L, LB_TENSOR);

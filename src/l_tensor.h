@@ -23,8 +23,8 @@ lt_tensor *lb_test(lua_State *L, int arg);           /* the tensor or NULL */
 int lb_error(lua_State *L, const char *fname);       /* raises "fname: <core message>" */
 void lb_account(lua_State *L);                       /* tell the GC about C memory */
 
-/* push a core result (NULL raises fname's error). Only for results that no
-   Lua error can come between (the box is made before the core call). */
+/* push a core result (NULL raises fname's error). The box is pushed before
+   EXPR runs, so EXPR must not read the Lua stack: read arguments first. */
 #define LB_RETURN(L, FNAME, EXPR)                     \
   do {                                                \
     lt_tensor **box_ = lb_newbox(L);                  \
@@ -54,5 +54,6 @@ void lb_pushvalue(lua_State *L, const lt_tensor *t, const int64_t *idx);
 void lb_open_tensor(lua_State *L);   /* metatable and methods (l_tensor.c) */
 void lb_open_ops(lua_State *L, int methods, int module); /* math methods (l_ops.c) */
 void lb_open_index(lua_State *L, int methods, int module); /* indexing (l_index.c) */
+void lb_open_data(lua_State *L, int module);              /* file readers (l_data.c) */
 
 #endif

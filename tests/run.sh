@@ -6,7 +6,7 @@ passed=0; failed=0; status=0
 count() { # adds the counts from a "... N passed, N failed" line
   line=$(printf '%s\n' "$1" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
   if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
-  p=$(printf '%s' "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\1/')
+  p=$(printf '%s' "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) passed.*/\2/')
   f=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
   passed=$((passed + p)); failed=$((failed + f))
 }

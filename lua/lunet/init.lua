@@ -8,6 +8,8 @@ for k, v in pairs(core) do
 end
 
 require "lunet.tensor"(core.Tensor, core._metatable)
+lunet.read_idx = nil -- reached as lunet.data.idx
+lunet.data = require "lunet.data"
 
 -- functional forms of the methods: lunet.exp(x), lunet.matmul(a, b), ...
 -- (in-place methods, ending in "_", stay methods only)
