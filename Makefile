@@ -76,14 +76,10 @@ bench: $(BIN)
 	@./experiments/bench.sh
 
 # ---- ASan + UBSan build of everything, then the whole test suite
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 sanitize:
-	$(MAKE) BUILD=build-san OPT="-O1" \
-	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  lunet-san
-
-lunet-san:
-	$(MAKE) BUILD=$(BUILD) CFLAGS="$(CFLAGS)" lunet $(TEST_BIN)
-	@ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/lsan.supp ./tests/run.sh $(TEST_BIN)
+	LUNET_CACHE_MB=0 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(MAKE) BUILD=build-san BIN=build-san/lunet CFLAGS="$(SAN_FLAGS)" test
 
 clean:
 	rm -rf build build-san lunet

@@ -4,8 +4,10 @@
  * blocks in size classes lets the next step reuse them without malloc/free
  * (and without the page faults of fresh large mappings). Sizes are rounded
  * to classes of 4 steps per power of two (at most 25% slack). The cache
- * holds at most LUNET_CACHE_MB megabytes (default 1024); when malloc fails
- * the cache is emptied and the allocation tried once more.
+ * holds at most LUNET_CACHE_MB megabytes (default 1024), and no single block
+ * above a quarter of that (a dataset's one-off buffers would crowd out the
+ * blocks a loop reuses); when malloc fails the cache is emptied and the
+ * allocation tried once more.
  *
  * The byte counters let the Lua binding tell the garbage collector about
  * memory it cannot see.
@@ -70,7 +72,7 @@ void lt_free(void *p, size_t nbytes) {
   int c = class_of(nbytes);
   size_t sz = c >= 0 ? class_size(c) : (nbytes + ALIGN - 1) / ALIGN * ALIGN;
   in_use -= sz;
-  if (c >= 0 && cached + sz <= cache_limit) {
+  if (c >= 0 && sz <= cache_limit / 4 && cached + sz <= cache_limit) {
     block *b = p;
     b->next = free_lists[c];
     free_lists[c] = b;

@@ -30,19 +30,19 @@ int lb_error(lua_State *L, const char *fname) {
 }
 
 /* Lua's GC sees only the small boxes, not the tensor memory behind them.
-   When the C heap passes a soft limit, collect, then set the limit to twice
-   what is still live (Torch7's heap tracking): garbage tensors cannot pile up,
-   and a program that really holds a lot of memory is not collected over and
-   over. */
-#define GC_MIN_LIMIT ((size_t)64 << 20)
-static size_t gc_limit = GC_MIN_LIMIT;
+   So the binding counts it: when live tensor memory grows GC_WINDOW past what
+   survived the last full collection, it collects again. Garbage tensors can
+   never pile up beyond the window, and since the window is small, a training
+   step's freed blocks come back through the allocator's cache still warm
+   (doubling the limit, as Torch7 did, let a loop next to a large dataset
+   leave hundreds of megabytes of garbage, all served by fresh pages). */
+#define GC_WINDOW ((size_t)64 << 20)
+static size_t gc_limit = GC_WINDOW;
 
 void lb_account(lua_State *L) {
-  size_t used = lt_mem_in_use();
-  if (used < gc_limit) return;
+  if (lt_mem_in_use() < gc_limit) return;
   lua_gc(L, LUA_GCCOLLECT);
-  used = lt_mem_in_use();
-  gc_limit = used * 2 > GC_MIN_LIMIT ? used * 2 : GC_MIN_LIMIT;
+  gc_limit = lt_mem_in_use() + GC_WINDOW;
 }
 
 static int t_gc(lua_State *L) {
@@ -357,7 +357,10 @@ static int l_tensor(lua_State *L) {
   int ndim = 0, isint = 1;
   int64_t shape[LT_MAX_DIM], pos[LT_MAX_DIM] = {0};
   table_shape(L, 1, 0, &ndim, shape, &isint);
-  lt_dtype dt = lb_optdtype(L, 2, all_integers(L, 1, 0, ndim) ? LT_INT64 : LT_FLOAT32);
+  int64_t count = 1;
+  for (int d = 0; d < ndim; d++) count *= shape[d];
+  /* no numbers at all (tensor{}): the default dtype, as torch.tensor([]) */
+  lt_dtype dt = lb_optdtype(L, 2, count > 0 && all_integers(L, 1, 0, ndim) ? LT_INT64 : LT_FLOAT32);
   lt_tensor **box = lb_newbox(L);
   if (!(*box = lt_empty(dt, ndim, shape))) return lb_error(L, "tensor");
   fill_from_table(L, 1, 0, ndim, shape, *box, pos);

@@ -40,6 +40,9 @@ void lt_set_num_threads(int n) {
 
 void lt_runtime_init(void) {
   flush_denormals();
+  if (openblas_get_parallel() == 1)
+    fprintf(stderr, "lunet: warning: linked with the pthreads build of OpenBLAS; its thread pool "
+                    "competes with lunet's OpenMP loops (install libopenblas0-openmp)\n");
   int n = 0;
   const char *env = getenv("LUNET_NUM_THREADS");
   if (env && *env) n = atoi(env);
