@@ -24,7 +24,7 @@ OBJ      := $(CORE_OBJ) $(BIND_OBJ) $(BUILD)/main.o $(BUILD)/embedded.o
 DEB_PACKAGES := build-essential liblua5.4-dev libopenblas-openmp-dev libsqlite3-dev zlib1g-dev \
                 dataset-fashion-mnist
 
-.PHONY: all deps run test bench sanitize lunet-san clean
+.PHONY: all deps run test bench sanitize valgrind clean
 
 all: $(BIN)
 
@@ -81,5 +81,14 @@ sanitize:
 	LUNET_CACHE_MB=0 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(MAKE) BUILD=build-san BIN=build-san/lunet CFLAGS="$(SAN_FLAGS)" test
 
+# ---- valgrind memcheck of the test suite: no leaks, no invalid accesses.
+# Built without -march=native and with OpenBLAS held to AVX2 kernels, since
+# valgrind does not decode AVX-512.
+valgrind:
+	$(MAKE) BUILD=build-vg BIN=build-vg/lunet OPT="-O1" build-vg/lunet
+	OPENBLAS_CORETYPE=Haswell LUNET_CACHE_MB=0 LUNET_NUM_THREADS=1 valgrind -q --error-exitcode=1 \
+	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  build-vg/lunet tests/spec_runner.lua $(VALGRIND_SPECS)
+
 clean:
-	rm -rf build build-san lunet
+	rm -rf build build-san build-vg lunet
