@@ -74,6 +74,8 @@ static lt_tensor *resolve(lua_State *L, lt_tensor *t, int k, int *scalar) {
       lua_pop(L, 1);
       int64_t pa = position(a, size, 1), pb = position(b, size, 0);
       if (size == 0 && len == 0) { dim++; continue; }
+      if (s < 1) /* said apart: "out of bounds" misleads when only the step is wrong */
+        luaL_error(L, "index: range %d has step %I (the step must be positive)", i, s);
       if (pa < 0 || pb < -1 || (pb < 0 && b != 0) || pb + 1 < pa || s < 1)
         luaL_error(L, "index: range {%I, %I} is out of bounds for dimension %d of size %I", a, b, i, (lua_Integer)size);
       step(L, box, lt_slice(v, dim, pa, pb + 1, s), "index");
@@ -124,6 +126,8 @@ static int m_narrow(lua_State *L) {
   int64_t p = position(start, t->shape[dim], 1);
   if (p < 0) return luaL_argerror(L, 3, lua_pushfstring(L, "start %I is out of range for dimension %d of size %I",
                                                        start, dim + 1, (lua_Integer)t->shape[dim]));
+  /* the core would report a negative length as the range "1..-1" */
+  if (len < 0) return luaL_argerror(L, 4, lua_pushfstring(L, "length %I must be non-negative", len));
   LB_RETURN(L, "narrow", lt_narrow(t, dim, p, len));
 }
 

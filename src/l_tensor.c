@@ -449,10 +449,11 @@ static int m_permute(lua_State *L) {
   if (lua_type(L, 2) == LUA_TTABLE) {
     n = (int)lua_rawlen(L, 2);
     if (n != t->ndim) return luaL_error(L, "permute: expected %d dimensions, got %d", t->ndim, n);
+    lua_settop(L, 2);
     for (int i = 0; i < n; i++) {
-      lua_rawgeti(L, 2, i + 1);
-      lua_replace(L, 3);
+      lua_rawgeti(L, 2, i + 1); /* at 3 (lua_replace into 3 with top 3 just popped it) */
       dims[i] = lb_dim(L, 3, t->ndim, 0);
+      lua_pop(L, 1);
     }
   } else {
     n = top - 1;

@@ -227,7 +227,7 @@ static int check_dim(int dim, int ndim) {
 static int infer_shape(const lt_tensor *t, int ndim, const int64_t *in, int64_t *out) {
   char a[128], b[128];
   int64_t known = 1;
-  int infer = -1;
+  int infer = -1, zero = 0, overflow = 0;
   if (ndim > LT_MAX_DIM) return lt_seterr("at most %d dimensions are supported", LT_MAX_DIM);
   for (int d = 0; d < ndim; d++) {
     out[d] = in[d];
@@ -236,10 +236,16 @@ static int infer_shape(const lt_tensor *t, int ndim, const int64_t *in, int64_t 
       infer = d;
     } else if (in[d] < 0) {
       return lt_seterr("invalid size %lld in shape", (long long)in[d]);
+    } else if (in[d] == 0) {
+      zero = 1;
+    } else if (known > INT64_MAX / in[d]) {
+      overflow = 1; /* a wrapped product could match numel 0 and make a view past the storage */
     } else {
       known *= in[d];
     }
   }
+  if (zero) known = 0;
+  else if (overflow) return lt_seterr("shape %s is too large", lt_shape_str(ndim, in, a, sizeof a));
   int64_t n = lt_numel(t);
   if (infer >= 0) {
     if (known == 0 || n % known != 0)
@@ -412,6 +418,16 @@ lt_tensor *lt_expand(lt_tensor *t, int ndim, const int64_t *shape) {
       goto bad;
     }
   }
+  /* the element count must fit in int64, or numel() wraps (to 0 for 2^40 x 2^40) */
+  int64_t count = 1;
+  for (int d = 0; d < ndim; d++) if (sh[d] == 0) count = 0;
+  for (int d = 0; d < ndim && count; d++) {
+    if (count > INT64_MAX / sh[d]) {
+      lt_seterr("cannot expand to shape %s: too many elements", lt_shape_str(ndim, sh, a, sizeof a));
+      return NULL;
+    }
+    count *= sh[d];
+  }
   return header(t->storage, t->dtype, ndim, sh, st, t->offset);
 bad:
   lt_seterr("cannot expand shape %s to %s", lt_shape_str(t->ndim, t->shape, a, sizeof a),
@@ -453,8 +469,16 @@ CAST_FN(cp_f_l, float, int64_t)
 CAST_FN(cp_d_f, double, float)
 CAST_FN(cp_d_d, double, double)
 CAST_FN(cp_d_l, double, int64_t)
-CAST_FN(cp_l_f, int64_t, float)
-CAST_FN(cp_l_d, int64_t, double)
+/* float to int64 saturates (NaN to 0): a plain cast of NaN/inf is undefined */
+#define SAT_FN(NAME, TS)                                                        \
+  static void NAME(int64_t n, char **p, const int64_t *s, void *ctx) {          \
+    (void)ctx;                                                                  \
+    int64_t *o = (int64_t *)p[0];                                               \
+    const TS *i = (const TS *)p[1];                                             \
+    for (int64_t k = 0; k < n; k++) o[k * s[0]] = lt_double_to_i64(i[k * s[1]]); \
+  }
+SAT_FN(cp_l_f, float)
+SAT_FN(cp_l_d, double)
 CAST_FN(cp_l_l, int64_t, int64_t)
 
 static const lt_inner_fn copy_fns[3][3] = {
@@ -567,8 +591,9 @@ lt_tensor *lt_linspace(lt_dtype dt, double start, double end, int64_t n) {
   if (!t) return NULL;
   double step = n > 1 ? (end - start) / (double)(n - 1) : 0;
   for (int64_t i = 0; i < n; i++) {
-    /* the second half counts back from `end` so the last value is exact */
-    double v = i < n / 2 ? start + step * (double)i : end - step * (double)(n - 1 - i);
+    /* the second half counts back from `end` so the last value is exact;
+       (n + 1) / 2 so that n = 1 gives `start`, as in PyTorch */
+    double v = i < (n + 1) / 2 ? start + step * (double)i : end - step * (double)(n - 1 - i);
     lt_set(t, &i, v);
   }
   return t;

@@ -11,16 +11,19 @@ end
 -- every printed value goes through one formatter chosen from all of them
 local function formatter(values, dtype)
   if dtype == "int64" then return function(v) return string.format("%d", v) end end
-  local all_int, maxabs = true, 0
+  local all_int, maxabs, minabs = true, 0, math.huge
   for _, v in ipairs(values) do
     if v == v and v ~= math.huge and v ~= -math.huge then
       if v ~= math.floor(v) then all_int = false end
       maxabs = math.max(maxabs, math.abs(v))
+      if v ~= 0 then minabs = math.min(minabs, math.abs(v)) end
     end
   end
   local fmt
   if all_int and maxabs < 1e9 then fmt = "%.0f"
-  elseif maxabs < 1e5 and maxabs >= 1e-3 then fmt = "%.4f"
+  -- fixed point only when even the smallest non-zero value keeps two digits
+  -- (with the largest alone, {1e-5, 1} printed its 1e-5 as 0.0000)
+  elseif maxabs < 1e5 and minabs >= 1e-3 then fmt = "%.4f"
   else fmt = "%.4e" end
   return function(v)
     if v ~= v then return "nan" end
