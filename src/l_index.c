@@ -141,27 +141,37 @@ static int m_select(lua_State *L) {
   LB_RETURN(L, "select", lt_select(t, dim, p));
 }
 
-lt_tensor *lb_index_tensor(lua_State *L, int arg) {
+lt_tensor *lb_index_tensor(lua_State *L, int arg, int64_t size, int dim, const char *fname) {
   lt_tensor *src = lb_test(L, arg);
   lt_tensor **box = lb_newbox(L);
+  int64_t n;
   if (src) {
     if (src->dtype != LT_INT64)
       luaL_argerror(L, arg, lua_pushfstring(L, "index must be an int64 tensor, got %s", lt_dtype_name(src->dtype)));
-    if (!(*box = lt_binary_scalar(LT_SUB, src, 1, 1, 0))) lb_error(L, "index");
-    return *box;
+    if (!(*box = lt_clone(src))) lb_error(L, "index");
+    n = lt_numel(*box);
+  } else {
+    if (lua_type(L, arg) != LUA_TTABLE) luaL_typeerror(L, arg, "int64 tensor or table of positions");
+    n = (int64_t)lua_rawlen(L, arg);
+    if (!(*box = lt_empty(LT_INT64, 1, &n))) lb_error(L, "index");
+    int64_t *o = lt_data(*box);
+    for (int64_t i = 0; i < n; i++) o[i] = table_int(L, arg, (int)i + 1, "a position");
   }
-  if (lua_type(L, arg) != LUA_TTABLE) luaL_typeerror(L, arg, "int64 tensor or table of positions");
-  int64_t n = (int64_t)lua_rawlen(L, arg);
-  if (!(*box = lt_empty(LT_INT64, 1, &n))) lb_error(L, "index");
   int64_t *o = lt_data(*box);
-  for (int64_t i = 0; i < n; i++) o[i] = table_int(L, arg, (int)i + 1, "a position") - 1;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t p = position(o[i], size, 0);
+    if (p < 0)
+      luaL_error(L, "%s: index %I is out of range for dimension %d of size %I", fname, (lua_Integer)o[i],
+                 dim + 1, (lua_Integer)size);
+    o[i] = p;
+  }
   return *box;
 }
 
 static int m_index_select(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
   int dim = lb_dim(L, 2, t->ndim, 0);
-  lt_tensor *idx = lb_index_tensor(L, 3);
+  lt_tensor *idx = lb_index_tensor(L, 3, t->shape[dim], dim, "index_select");
   LB_RETURN(L, "index_select", lt_index_select(t, dim, idx));
 }
 
@@ -169,7 +179,7 @@ static int m_gather(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
   int dim = lb_dim(L, 2, t->ndim, 0);
   if (!lb_test(L, 3)) return luaL_typeerror(L, 3, "int64 tensor");
-  lt_tensor *idx = lb_index_tensor(L, 3);
+  lt_tensor *idx = lb_index_tensor(L, 3, t->shape[dim], dim, "gather");
   LB_RETURN(L, "gather", lt_gather(t, dim, idx));
 }
 

@@ -53,8 +53,7 @@ static int t_gc(lua_State *L) {
 }
 
 /* ---- argument helpers ------------------------------------------------------ */
-int lb_dim(lua_State *L, int arg, int ndim, int extra) {
-  lua_Integer d = luaL_checkinteger(L, arg);
+int lb_dim_value(lua_State *L, lua_Integer d, int arg, int ndim, int extra) {
   int n = ndim + extra;
   lua_Integer r = d < 0 ? d + n + 1 : d;
   if (r < 1 || r > n) {
@@ -63,6 +62,10 @@ int lb_dim(lua_State *L, int arg, int ndim, int extra) {
                                                  (int)d, 1, n, n));
   }
   return (int)(r - 1);
+}
+
+int lb_dim(lua_State *L, int arg, int ndim, int extra) {
+  return lb_dim_value(L, luaL_checkinteger(L, arg), arg, ndim, extra);
 }
 
 int lb_optdim(lua_State *L, int arg, int ndim, int def) {
@@ -124,6 +127,9 @@ lt_dtype lb_optdtype(lua_State *L, int arg, lt_dtype def) {
     if (!lua_isnoneornil(L, arg)) luaL_typeerror(L, arg, "options table");
     return def;
   }
+  if (lua_rawlen(L, arg) > 0)
+    luaL_argerror(L, arg, "expected an options table such as {dtype = \"float64\"}, got a list "
+                          "(sizes go either all in one table or all as numbers)");
   lt_dtype dt = def;
   if (lua_getfield(L, arg, "dtype") != LUA_TNIL) {
     const char *name = lua_tostring(L, -1);
@@ -449,11 +455,13 @@ static int m_permute(lua_State *L) {
   if (lua_type(L, 2) == LUA_TTABLE) {
     n = (int)lua_rawlen(L, 2);
     if (n != t->ndim) return luaL_error(L, "permute: expected %d dimensions, got %d", t->ndim, n);
-    lua_settop(L, 2);
     for (int i = 0; i < n; i++) {
-      lua_rawgeti(L, 2, i + 1); /* at 3 (lua_replace into 3 with top 3 just popped it) */
-      dims[i] = lb_dim(L, 3, t->ndim, 0);
+      lua_rawgeti(L, 2, i + 1);
+      int ok;
+      lua_Integer d = lua_tointegerx(L, -1, &ok);
       lua_pop(L, 1);
+      if (!ok) return luaL_argerror(L, 2, "dimensions must be integers");
+      dims[i] = lb_dim_value(L, d, 2, t->ndim, 0);
     }
   } else {
     n = top - 1;

@@ -37,6 +37,7 @@ void lb_account(lua_State *L);                       /* tell the GC about C memo
 /* 1-based dimension at arg (negative counts from the end) to 0-based;
    `extra` = 1 where one past the last dimension is allowed (unsqueeze) */
 int lb_dim(lua_State *L, int arg, int ndim, int extra);
+int lb_dim_value(lua_State *L, lua_Integer d, int arg, int ndim, int extra); /* d read elsewhere */
 int lb_optdim(lua_State *L, int arg, int ndim, int def);
 /* 1-based position (negative from the end) in a dimension of `size` to 0-based */
 int64_t lb_index(lua_State *L, lua_Integer i, int64_t size, int dim);
@@ -47,8 +48,9 @@ lt_dtype lb_optdtype(lua_State *L, int arg, lt_dtype def);
 /* a tensor from a tensor or a number argument (numbers become 0-dim tensors);
    pushes it (as a box) so it lives as long as the stack slot */
 lt_tensor *lb_tensorish(lua_State *L, int arg, lt_dtype number_dtype);
-/* an int64 tensor of 0-based indices from a 1-based index tensor or table; pushed */
-lt_tensor *lb_index_tensor(lua_State *L, int arg);
+/* an int64 tensor of 0-based indices from 1-based positions (negative from the
+   end) in a tensor or table, checked against dimension dim of `size`; pushed */
+lt_tensor *lb_index_tensor(lua_State *L, int arg, int64_t size, int dim, const char *fname);
 void lb_pushvalue(lua_State *L, const lt_tensor *t, const int64_t *idx);
 
 void lb_open_tensor(lua_State *L);   /* metatable and methods (l_tensor.c) */
