@@ -111,7 +111,7 @@ static int t_newindex(lua_State *L) {
   if (src) {
     if (lt_copy_(v, src) < 0) return lb_error(L, "index assignment");
   } else if (lua_type(L, 3) == LUA_TNUMBER) {
-    lt_fill_(v, lua_tonumber(L, 3));
+    if (lt_fill_(v, lua_tonumber(L, 3)) < 0) return lb_error(L, "index assignment");
   } else {
     return luaL_error(L, "index assignment: value must be a number or a tensor, got %s", luaL_typename(L, 3));
   }

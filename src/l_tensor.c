@@ -579,13 +579,13 @@ static int m_totable(lua_State *L) {
 /* ---- in-place fills -------------------------------------------------------- */
 static int m_fill_(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
-  lt_fill_(t, luaL_checknumber(L, 2));
+  if (lt_fill_(t, luaL_checknumber(L, 2)) < 0) return lb_error(L, "fill_");
   lua_settop(L, 1);
   return 1;
 }
 
 static int m_zero_(lua_State *L) {
-  lt_fill_(lb_check(L, 1), 0);
+  if (lt_fill_(lb_check(L, 1), 0) < 0) return lb_error(L, "zero_");
   lua_settop(L, 1);
   return 1;
 }

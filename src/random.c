@@ -36,6 +36,7 @@ typedef enum { UNIFORM, NORMAL, INTEGER, BERNOULLI } dist;
 /* fill t (contiguous or not) element by element in row-major order; element i
    uses block base + i so the values do not depend on the layout */
 static int fill(lt_tensor *t, dist d, double a, double b) {
+  if (lt_check_writable(t) < 0) return -1;
   int64_t n = lt_numel(t);
   uint64_t base = counter;
   counter += (uint64_t)n;

@@ -173,6 +173,14 @@ void *lt_data(const lt_tensor *t) {
 
 void lt_bump_version(lt_tensor *t) { t->storage->version++; }
 
+int lt_check_writable(const lt_tensor *t) {
+  for (int d = 0; d < t->ndim; d++)
+    if (t->stride[d] == 0 && t->shape[d] > 1)
+      return lt_seterr("cannot write in place into an expanded tensor (several elements share "
+                       "one memory location); clone() it first");
+  return 0;
+}
+
 /* ---- element access -------------------------------------------------------- */
 static char *element(const lt_tensor *t, const int64_t *idx) {
   int64_t off = t->offset;
@@ -486,6 +494,7 @@ static const lt_inner_fn copy_fns[3][3] = {
 
 int lt_copy_(lt_tensor *dst, lt_tensor *src) {
   char a[128], b[128];
+  if (lt_check_writable(dst) < 0) return -1;
   lt_iter it;
   lt_tensor *ops[2] = {dst, src};
   if (lt_iter_tensors(&it, 2, ops, dst->ndim, dst->shape) < 0)
@@ -558,6 +567,7 @@ FILL_FN(fill_d, double)
 FILL_FN(fill_l, int64_t)
 
 int lt_fill_(lt_tensor *t, double v) {
+  if (lt_check_writable(t) < 0) return -1;
   lt_iter it;
   lt_iter_tensors(&it, 1, &t, t->ndim, t->shape);
   float f = (float)v;

@@ -65,6 +65,9 @@ int lt_is_contiguous(const lt_tensor *t);
 int lt_same_shape(const lt_tensor *a, const lt_tensor *b);
 void *lt_data(const lt_tensor *t); /* pointer to element at offset */
 void lt_bump_version(lt_tensor *t);
+/* -1 with a message if elements of t share memory (an expanded view), as
+   an in-place write into it would be ambiguous */
+int lt_check_writable(const lt_tensor *t);
 /* "2x3x4" into buf; returns buf */
 char *lt_shape_str(int ndim, const int64_t *shape, char *buf, size_t len);
 
