@@ -214,7 +214,8 @@ static int m_split(lua_State *L) {
   }
   lua_Integer size = luaL_checkinteger(L, 2);
   if (size < 1) return luaL_argerror(L, 2, "split size must be positive");
-  for (int64_t at = 0; at < len; at += size) {
+  /* an empty dimension still gives one (empty) piece, as in PyTorch */
+  for (int64_t at = 0; at < len || (len == 0 && at == 0); at += size) {
     lt_tensor **box = lb_newbox(L);
     if (!(*box = lt_narrow(t, dim, at, at + size <= len ? size : len - at))) return lb_error(L, "split");
     lua_rawseti(L, out, ++k);

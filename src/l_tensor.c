@@ -130,6 +130,13 @@ lt_dtype lb_optdtype(lua_State *L, int arg, lt_dtype def) {
   if (lua_rawlen(L, arg) > 0)
     luaL_argerror(L, arg, "expected an options table such as {dtype = \"float64\"}, got a list "
                           "(sizes go either all in one table or all as numbers)");
+  lua_pushnil(L);
+  while (lua_next(L, arg)) {
+    const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    if (!key || strcmp(key, "dtype") != 0)
+      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s' (expected dtype)", key ? key : "?"));
+    lua_pop(L, 1);
+  }
   lt_dtype dt = def;
   if (lua_getfield(L, arg, "dtype") != LUA_TNIL) {
     const char *name = lua_tostring(L, -1);
@@ -614,7 +621,14 @@ static int m_bernoulli_(lua_State *L) { return random_fill(L, 2, "bernoulli_"); 
 static int m_random_(lua_State *L) { return random_fill(L, 3, "random_"); }
 
 /* ---- module-level ---------------------------------------------------------- */
-static int l_is_tensor(lua_State *L) { lua_pushboolean(L, lb_test(L, 1) != NULL); return 1; }
+/* a closed tensor is still a tensor (one that raises when used) */
+static int l_is_tensor(lua_State *L) { lua_pushboolean(L, luaL_testudata(L, 1, LB_TENSOR) != NULL); return 1; }
+
+static int l_set_flush_denormal(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TBOOLEAN);
+  lt_set_flush_denormal(lua_toboolean(L, 1));
+  return 0;
+}
 
 static int l_manual_seed(lua_State *L) {
   lua_Integer s = luaL_checkinteger(L, 1);
@@ -660,6 +674,7 @@ static const luaL_Reg module_fns[] = {
     {"initial_seed", l_initial_seed}, {"set_num_threads", l_set_num_threads},
     {"get_num_threads", l_get_num_threads}, {"memory", l_memory},
     {"empty_cache", l_empty_cache}, {"blas_info", l_blas_info},
+    {"set_flush_denormal", l_set_flush_denormal},
     {NULL, NULL}};
 
 static const luaL_Reg methods[] = {

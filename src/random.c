@@ -9,7 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-static uint64_t seed = 0x853c49e6748fea9bULL, counter = 0;
+static uint64_t seed = 67280421310721ULL, counter = 0; /* PyTorch's default seed */
 
 void lt_manual_seed(uint64_t s) { seed = s; counter = 0; }
 uint64_t lt_initial_seed(void) { return seed; }
@@ -33,39 +33,43 @@ static double u01(uint32_t hi, uint32_t lo) {
 
 typedef enum { UNIFORM, NORMAL, INTEGER, BERNOULLI } dist;
 
+/* a distribution: reals in (a, b), or integers lo + [0, range) */
+typedef struct { dist d; double a, b; int64_t lo; uint64_t range; } law;
+
 /* fill t (contiguous or not) element by element in row-major order; element i
    uses block base + i so the values do not depend on the layout */
-static int fill(lt_tensor *t, dist d, double a, double b) {
+static int fill(lt_tensor *t, law w) {
   if (lt_check_writable(t) < 0) return -1;
   int64_t n = lt_numel(t);
   uint64_t base = counter;
   counter += (uint64_t)n;
   int64_t idx[LT_MAX_DIM] = {0};
-  uint64_t range = d == INTEGER ? (uint64_t)((int64_t)b - (int64_t)a) : 0;
   for (int64_t i = 0; i < n; i++) {
     uint32_t r[4];
     philox(base + (uint64_t)i, seed, r);
     double v;
-    switch (d) {
-    case UNIFORM: v = a + (b - a) * u01(r[0], r[1]); break;
+    switch (w.d) {
+    case UNIFORM:
+      v = w.a + (w.b - w.a) * u01(r[0], r[1]);
+      if (t->dtype == LT_FLOAT32 && (float)v >= (float)w.b && w.b > w.a)
+        v = nextafterf((float)w.b, (float)w.a); /* rounding must not reach hi */
+      break;
     case NORMAL: {
       /* Box-Muller on one block: 1 - u keeps the log argument in (0, 1] */
       double u1 = 1.0 - u01(r[0], r[1]), u2 = u01(r[2], r[3]);
-      v = a + b * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+      v = w.a + w.b * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
       break;
     }
-    case BERNOULLI: v = u01(r[0], r[1]) < a ? 1.0 : 0.0; break;
-    default: {
+    case BERNOULLI: v = u01(r[0], r[1]) < w.a ? 1.0 : 0.0; break;
+    default: v = 0; break;
+    }
+    if (w.d == INTEGER) {
       uint64_t x = ((uint64_t)r[0] << 32) | r[1];
-      int64_t k = (int64_t)a + (int64_t)(x % range); /* bias < range / 2^64 */
-      lt_set_i64(t, idx, k);
-      goto next;
+      /* unsigned arithmetic: lo + offset cannot overflow for offset < range */
+      lt_set_i64(t, idx, (int64_t)((uint64_t)w.lo + x % w.range)); /* bias < range / 2^64 */
+    } else {
+      lt_set(t, idx, v);
     }
-    }
-    if (t->dtype == LT_FLOAT32 && d == UNIFORM && (float)v >= (float)b && b > a)
-      v = nextafterf((float)b, (float)a); /* rounding must not reach hi */
-    lt_set(t, idx, v);
-  next:
     for (int k = t->ndim - 1; k >= 0; k--) {
       if (++idx[k] < t->shape[k]) break;
       idx[k] = 0;
@@ -79,25 +83,24 @@ int lt_rand_(lt_tensor *t, double lo, double hi) {
   if (!lt_is_float(t->dtype)) return lt_seterr("rand needs a floating-point tensor");
   if (!(lo <= hi) || !isfinite(lo) || !isfinite(hi))
     return lt_seterr("bounds must be finite with low <= high, got [%g, %g)", lo, hi);
-  return fill(t, UNIFORM, lo, hi);
+  return fill(t, (law){.d = UNIFORM, .a = lo, .b = hi});
 }
 
 int lt_randn_(lt_tensor *t, double mean, double std) {
   if (!lt_is_float(t->dtype)) return lt_seterr("randn needs a floating-point tensor");
   if (!(std >= 0) || !isfinite(mean) || !isfinite(std))
     return lt_seterr("std must be finite and non-negative, got %g", std);
-  return fill(t, NORMAL, mean, std);
+  return fill(t, (law){.d = NORMAL, .a = mean, .b = std});
 }
 
 int lt_randint_(lt_tensor *t, int64_t lo, int64_t hi) {
   if (hi <= lo) return lt_seterr("high (%lld) must be greater than low (%lld)", (long long)hi, (long long)lo);
-  if ((double)hi - (double)lo > 9.2e18) return lt_seterr("range [%lld, %lld) is too large", (long long)lo, (long long)hi);
-  return fill(t, INTEGER, (double)lo, (double)hi);
+  return fill(t, (law){.d = INTEGER, .lo = lo, .range = (uint64_t)hi - (uint64_t)lo});
 }
 
 int lt_bernoulli_(lt_tensor *t, double p) {
   if (!(p >= 0 && p <= 1)) return lt_seterr("probability must be in [0, 1], got %g", p);
-  return fill(t, BERNOULLI, p, 0);
+  return fill(t, (law){.d = BERNOULLI, .a = p});
 }
 
 /* Fisher-Yates with Philox draws */

@@ -17,15 +17,24 @@
 #include <pmmintrin.h>
 #endif
 
-static int num_threads = 1;
+static int num_threads = 1, flush = 1;
 
 /* denormals are 100x slower on x86 and never matter for training:
-   flush them (FTZ) and treat denormal inputs as zero (DAZ) */
+   flush them (FTZ) and treat denormal inputs as zero (DAZ). MXCSR is per
+   thread and also governs Lua's own arithmetic on the main thread, as
+   torch.set_flush_denormal does for Python's. */
 static void flush_denormals(void) {
 #if defined(__x86_64__) || defined(__i386__)
-  _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
-  _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+  _MM_SET_FLUSH_ZERO_MODE(flush ? _MM_FLUSH_ZERO_ON : _MM_FLUSH_ZERO_OFF);
+  _MM_SET_DENORMALS_ZERO_MODE(flush ? _MM_DENORMALS_ZERO_ON : _MM_DENORMALS_ZERO_OFF);
 #endif
+}
+
+void lt_set_flush_denormal(int on) {
+  flush = on != 0;
+  flush_denormals();
+#pragma omp parallel
+  flush_denormals();
 }
 
 void lt_set_num_threads(int n) {

@@ -165,6 +165,8 @@ lt_tensor *lt_stack(lt_tensor **ts, int n, int dim);
 void lt_runtime_init(void);      /* flush denormals, default thread count */
 int lt_get_num_threads(void);
 void lt_set_num_threads(int n);
+/* flush denormals to zero (on by default) in every thread, Lua's included */
+void lt_set_flush_denormal(int on);
 const char *lt_blas_info(void);  /* "OpenBLAS 0.3.21 (openmp) Haswell" */
 
 #endif
