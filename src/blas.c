@@ -201,7 +201,8 @@ lt_tensor *lt_matmul(lt_tensor *a, lt_tensor *b) {
               (long long)ub->shape[ub->ndim - 2]);
   } else if (ub->ndim == 2) {
     /* (..., m, k) @ (k, n): one GEMM over all rows */
-    int64_t rows = lt_numel(ua) / ua->shape[ua->ndim - 1];
+    int64_t rows = 1; /* a product, not numel / k: k may be 0 */
+    for (int d = 0; d < ua->ndim - 1; d++) rows *= ua->shape[d];
     lt_tensor *flat = lt_reshape(ua, 2, (int64_t[]){rows, ua->shape[ua->ndim - 1]});
     lt_tensor *c = flat ? lt_mm(flat, ub) : NULL;
     if (c) {

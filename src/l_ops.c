@@ -12,10 +12,21 @@ static lt_tensor *tensor_arg(lua_State *L, int arg) {
 }
 
 /* ---- binary ---------------------------------------------------------------- */
+/* the number scalar paths take a double, which rounds integers beyond 2^53:
+   such an integer beside an int64 tensor becomes a 0-dim int64 tensor (pushed) */
+static lt_tensor *exact_int(lua_State *L, int arg, const lt_tensor *other) {
+  if (other->dtype != LT_INT64 || !lua_isinteger(L, arg)) return NULL;
+  lua_Integer v = lua_tointeger(L, arg);
+  if (v >= -((lua_Integer)1 << 53) && v <= ((lua_Integer)1 << 53)) return NULL;
+  return lb_tensorish(L, arg, LT_INT64);
+}
+
 static int binary(lua_State *L) {
   lt_binop op = (lt_binop)lua_tointeger(L, lua_upvalueindex(1));
   const char *fname = lt_binop_name(op);
   lt_tensor *a = tensor_arg(L, 1), *b = tensor_arg(L, 2);
+  if (a && !b) b = exact_int(L, 2, a);
+  else if (b && !a) a = exact_int(L, 1, b);
   if (a && b) LB_RETURN(L, fname, lt_binary(op, a, b));
   if (a && lua_type(L, 2) == LUA_TNUMBER)
     LB_RETURN(L, fname, lt_binary_scalar(op, a, lua_tonumber(L, 2), lua_isinteger(L, 2), 0));
@@ -28,6 +39,7 @@ static int binary_(lua_State *L) {
   lt_binop op = (lt_binop)lua_tointeger(L, lua_upvalueindex(1));
   lt_tensor *a = lb_check(L, 1), *b = tensor_arg(L, 2);
   int rc;
+  if (!b) b = exact_int(L, 2, a);
   if (b) rc = lt_binary_(op, a, b);
   else rc = lt_binary_scalar_(op, a, luaL_checknumber(L, 2));
   if (rc < 0) return luaL_error(L, "%s_: %s", lt_binop_name(op), lt_errmsg());

@@ -190,19 +190,37 @@ lt_tensor *lt_binary_scalar(lt_binop op, lt_tensor *a, double s, int scalar_is_i
   return out;
 }
 
-static int check_inplace(lt_binop op, lt_dtype self, lt_dtype other) {
+/* b reads exactly the elements a writes, one for one */
+static int same_view(const lt_tensor *a, const lt_tensor *b) {
+  if (a->storage != b->storage || a->offset != b->offset || !lt_same_shape(a, b)) return 0;
+  for (int d = 0; d < a->ndim; d++)
+    if (a->shape[d] > 1 && a->stride[d] != b->stride[d]) return 0;
+  return 1;
+}
+
+static int check_inplace(lt_binop op, lt_tensor *self, lt_dtype other) {
   if (is_compare(op)) return lt_seterr("%s has no in-place form", binop_names[op]);
-  lt_dtype dt = compute_dtype(op, self, other);
-  if (dt != self)
-    return lt_seterr("result of %s is %s, which cannot be stored in place in a %s tensor",
-                     binop_names[op], lt_dtype_name(dt), lt_dtype_name(self));
+  if (lt_check_writable(self) < 0) return -1; /* an expanded self: refuse, as PyTorch */
+  lt_dtype dt = compute_dtype(op, self->dtype, other);
+  /* a float result is stored into any float tensor (float64 into float32 as
+     PyTorch does); only a float result into an int64 tensor is refused */
+  if (dt != self->dtype && !(lt_is_float(dt) && lt_is_float(self->dtype)))
+    return lt_seterr("result of %s is %s, which cannot be stored in place in an %s tensor",
+                     binop_names[op], lt_dtype_name(dt), lt_dtype_name(self->dtype));
   return 0;
 }
 
 int lt_binary_(lt_binop op, lt_tensor *a, lt_tensor *b) {
   char sa[128], sb[128];
-  if (check_inplace(op, a->dtype, b->dtype) < 0) return -1;
+  if (check_inplace(op, a, b->dtype) < 0) return -1;
   lt_tensor *cb = lt_to(b, a->dtype);
+  /* b overlapping a in another layout (x:add_(x:t()), x:add_(x[1])) would read
+     elements already written: read a copy */
+  if (cb && cb->storage == a->storage && !same_view(a, cb)) {
+    lt_tensor *c = lt_clone(cb);
+    lt_release(cb);
+    cb = c;
+  }
   if (!cb) return -1;
   lt_iter it;
   lt_tensor *ops[3] = {a, a, cb};
@@ -223,7 +241,7 @@ int lt_binary_(lt_binop op, lt_tensor *a, lt_tensor *b) {
 
 int lt_binary_scalar_(lt_binop op, lt_tensor *a, double s) {
   int is_int = s == floor(s) && fabs(s) < 9.2e18;
-  if (check_inplace(op, a->dtype, is_int ? LT_INT64 : LT_FLOAT32) < 0) return -1;
+  if (check_inplace(op, a, is_int ? LT_INT64 : LT_FLOAT32) < 0) return -1;
   lt_bump_version(a);
   return run_scalar(op, a, a, a->dtype, s, 0);
 }
@@ -309,6 +327,7 @@ static lt_tensor *unary_out(int op, lt_tensor *a, double lo, double hi) {
 }
 
 static int unary_inplace(int op, lt_tensor *a, double lo, double hi) {
+  if (lt_check_writable(a) < 0) return -1;
   if (a->dtype == LT_INT64 && !int_unary(op))
     return lt_seterr("result of %s is float32, which cannot be stored in place in an int64 tensor",
                      op == OP_CLAMP ? "clamp" : unop_names[op]);
@@ -397,7 +416,13 @@ MASKED_FN(masked_i64, int64_t)
 
 int lt_masked_fill_(lt_tensor *t, lt_tensor *mask, double v) {
   char a[128], b[128];
+  if (lt_check_writable(t) < 0) return -1;
   lt_tensor *m = as_mask(mask);
+  if (m && m->storage == t->storage && !same_view(t, m)) { /* read the mask before writing */
+    lt_tensor *c = lt_clone(m);
+    lt_release(m);
+    m = c;
+  }
   if (!m) return -1;
   lt_iter it;
   lt_tensor *ops[2] = {t, m};

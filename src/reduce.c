@@ -139,10 +139,12 @@ static lt_dtype out_dtype(int op, lt_dtype in) {
 
 /* finish one output from the line results: value (and index) */
 static double finish_value(int op, acc r, int64_t n, int correction, double center) {
+  /* correction above n: divide by 0 (inf), as PyTorch, never by a negative count */
+  double dof = n > correction ? (double)(n - correction) : 0;
   switch (op) {
   case LT_MEAN: return r.v / (double)n;
-  case LT_VAR: return r.v / (double)(n - correction);
-  case LT_STD: return sqrt(r.v / (double)(n - correction));
+  case LT_VAR: return r.v / dof;
+  case LT_STD: return sqrt(r.v / dof);
   case LT_LOGSUMEXP: return isinf(center) ? center : center + log(r.v);
   default: return r.v;
   }
