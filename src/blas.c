@@ -31,13 +31,24 @@ static int as_blas(lt_tensor *t, operand *op) {
   return 0;
 }
 
-static int check_mm(const char *what, lt_tensor *a, lt_tensor *b, int ka, int kb) {
+/* the inner dimensions ka of a and kb of b must agree */
+static int check_mm(lt_tensor *a, lt_tensor *b, int ka, int kb) {
   char sa[128], sb[128];
   if (a->shape[ka] != b->shape[kb])
-    return lt_seterr("shapes %s and %s do not match (%lld ~= %lld)%s",
+    return lt_seterr("shapes %s and %s do not match (%lld ~= %lld)",
                      lt_shape_str(a->ndim, a->shape, sa, sizeof sa),
                      lt_shape_str(b->ndim, b->shape, sb, sizeof sb), (long long)a->shape[ka],
-                     (long long)b->shape[kb], what);
+                     (long long)b->shape[kb]);
+  return 0;
+}
+
+/* both operands must have nd dimensions */
+static int check_ndim(lt_tensor *a, lt_tensor *b, int nd) {
+  char sa[128], sb[128];
+  if (a->ndim != nd || b->ndim != nd)
+    return lt_seterr("expected two %d-d tensors, got shapes %s and %s", nd,
+                     lt_shape_str(a->ndim, a->shape, sa, sizeof sa),
+                     lt_shape_str(b->ndim, b->shape, sb, sizeof sb));
   return 0;
 }
 
@@ -87,13 +98,8 @@ static int promote_pair(lt_tensor *a, lt_tensor *b, lt_tensor **ca, lt_tensor **
 }
 
 lt_tensor *lt_mm(lt_tensor *a, lt_tensor *b) {
-  char sa[128], sb[128];
-  if (a->ndim != 2 || b->ndim != 2) {
-    lt_seterr("expected two 2-d tensors, got shapes %s and %s",
-              lt_shape_str(a->ndim, a->shape, sa, sizeof sa), lt_shape_str(b->ndim, b->shape, sb, sizeof sb));
-    return NULL;
-  }
-  if (check_mm("", a, b, 1, 0) < 0) return NULL;
+  if (check_ndim(a, b, 2) < 0) return NULL;
+  if (check_mm(a, b, 1, 0) < 0) return NULL;
   if (too_big(a, b)) { lt_seterr("matrix dimensions above 2^31-1 are not supported"); return NULL; }
   lt_tensor *ca, *cb;
   if (promote_pair(a, b, &ca, &cb) < 0) return NULL;
@@ -106,18 +112,14 @@ lt_tensor *lt_mm(lt_tensor *a, lt_tensor *b) {
 
 lt_tensor *lt_bmm(lt_tensor *a, lt_tensor *b) {
   char sa[128], sb[128];
-  if (a->ndim != 3 || b->ndim != 3) {
-    lt_seterr("expected two 3-d tensors, got shapes %s and %s",
-              lt_shape_str(a->ndim, a->shape, sa, sizeof sa), lt_shape_str(b->ndim, b->shape, sb, sizeof sb));
-    return NULL;
-  }
+  if (check_ndim(a, b, 3) < 0) return NULL;
   if (a->shape[0] != b->shape[0]) {
     lt_seterr("batch sizes differ: shapes %s and %s (%lld ~= %lld)",
               lt_shape_str(a->ndim, a->shape, sa, sizeof sa), lt_shape_str(b->ndim, b->shape, sb, sizeof sb),
               (long long)a->shape[0], (long long)b->shape[0]);
     return NULL;
   }
-  if (check_mm("", a, b, 2, 1) < 0) return NULL;
+  if (check_mm(a, b, 2, 1) < 0) return NULL;
   if (too_big(a, b)) { lt_seterr("matrix dimensions above 2^31-1 are not supported"); return NULL; }
   lt_tensor *ca, *cb;
   if (promote_pair(a, b, &ca, &cb) < 0) return NULL;
@@ -135,13 +137,8 @@ lt_tensor *lt_bmm(lt_tensor *a, lt_tensor *b) {
 }
 
 lt_tensor *lt_dot(lt_tensor *a, lt_tensor *b) {
-  char sa[128], sb[128];
-  if (a->ndim != 1 || b->ndim != 1) {
-    lt_seterr("expected two 1-d tensors, got shapes %s and %s",
-              lt_shape_str(a->ndim, a->shape, sa, sizeof sa), lt_shape_str(b->ndim, b->shape, sb, sizeof sb));
-    return NULL;
-  }
-  if (check_mm("", a, b, 0, 0) < 0) return NULL;
+  if (check_ndim(a, b, 1) < 0) return NULL;
+  if (check_mm(a, b, 0, 0) < 0) return NULL;
   lt_tensor *p = lt_binary(LT_MUL, a, b);
   if (!p) return NULL;
   lt_tensor *s = lt_reduce(LT_SUM, p, -1, 0, 0);
@@ -193,7 +190,7 @@ lt_tensor *lt_matmul(lt_tensor *a, lt_tensor *b) {
   lt_tensor *ua = a->ndim == 1 ? lt_unsqueeze(a, 0) : lt_retain(a);
   lt_tensor *ub = b->ndim == 1 ? lt_unsqueeze(b, 1) : lt_retain(b);
   lt_tensor *r = NULL;
-  if (check_mm("", ua, ub, ua->ndim - 1, ub->ndim - 2) < 0) {
+  if (check_mm(ua, ub, ua->ndim - 1, ub->ndim - 2) < 0) {
     /* name the shapes the user passed */
     char sa[128], sb[128];
     lt_seterr("shapes %s and %s do not match (%lld ~= %lld)", lt_shape_str(a->ndim, a->shape, sa, sizeof sa),

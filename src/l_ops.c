@@ -189,21 +189,13 @@ static int m_softmax(lua_State *L) { return softmax_like(L, 0, "softmax"); }
 static int m_log_softmax(lua_State *L) { return softmax_like(L, 1, "log_softmax"); }
 
 /* ---- linear algebra -------------------------------------------------------- */
-static int m_matmul(lua_State *L) {
+static const struct { const char *name; lt_tensor *(*fn)(lt_tensor *, lt_tensor *); } products[] = {
+    {"matmul", lt_matmul}, {"mm", lt_mm}, {"bmm", lt_bmm}, {"dot", lt_dot}};
+
+static int product(lua_State *L) {
+  int k = (int)lua_tointeger(L, lua_upvalueindex(1));
   lt_tensor *a = lb_check(L, 1), *b = lb_check(L, 2);
-  LB_RETURN(L, "matmul", lt_matmul(a, b));
-}
-static int m_mm(lua_State *L) {
-  lt_tensor *a = lb_check(L, 1), *b = lb_check(L, 2);
-  LB_RETURN(L, "mm", lt_mm(a, b));
-}
-static int m_bmm(lua_State *L) {
-  lt_tensor *a = lb_check(L, 1), *b = lb_check(L, 2);
-  LB_RETURN(L, "bmm", lt_bmm(a, b));
-}
-static int m_dot(lua_State *L) {
-  lt_tensor *a = lb_check(L, 1), *b = lb_check(L, 2);
-  LB_RETURN(L, "dot", lt_dot(a, b));
+  LB_RETURN(L, products[k].name, products[k].fn(a, b));
 }
 
 /* ---- registration ---------------------------------------------------------- */
@@ -222,8 +214,7 @@ static const luaL_Reg methods[] = {
     {"masked_fill", m_masked_fill}, {"masked_fill_", m_masked_fill_},
     {"max", m_max},         {"min", m_min},         {"argmax", m_argmax},
     {"argmin", m_argmin},   {"softmax", m_softmax}, {"log_softmax", m_log_softmax},
-    {"matmul", m_matmul},   {"mm", m_mm},           {"bmm", m_bmm},
-    {"dot", m_dot},         {NULL, NULL}};
+    {NULL, NULL}};
 
 static int unm(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
@@ -262,6 +253,11 @@ void lb_open_ops(lua_State *L, int mt_methods, int module) {
     lua_pushstring(L, reductions[i].name);
     lua_pushcclosure(L, reduce, 2);
     lua_setfield(L, mt_methods, reductions[i].name);
+  }
+  for (size_t i = 0; i < sizeof products / sizeof products[0]; i++) {
+    lua_pushinteger(L, (lua_Integer)i);
+    lua_pushcclosure(L, product, 1);
+    lua_setfield(L, mt_methods, products[i].name);
   }
   lua_pushvalue(L, mt_methods);
   luaL_setfuncs(L, methods, 0);

@@ -3,28 +3,8 @@
 -- computed here in plain Lua from the inputs' totable(), never by lunet.
 
 -- ---- plain-Lua reference helpers ---------------------------------------------
--- a tensor (or a number) as a flat row-major list and its shape
-local function flat(x)
-  if type(x) == "number" then return {x}, {} end
-  local out = {}
-  local function walk(v)
-    if type(v) == "table" then for i = 1, #v do walk(v[i]) end else out[#out + 1] = v end
-  end
-  walk(x:totable())
-  return out, x:shape()
-end
-
--- nested table of `shape` whose element at the 1-based multi-index idx is fn(idx)
-local function build(shape, fn)
-  local idx = {}
-  local function rec(d)
-    if d > #shape then return fn(idx) end
-    local out = {}
-    for i = 1, shape[d] do idx[d] = i; out[i] = rec(d + 1) end
-    return out
-  end
-  return rec(1)
-end
+local R = require "tests.reference"
+local flat, build = R.flat, R.build
 
 -- element of (values, shape) at idx of a broadcast shape (aligned on the right)
 local function at(values, shape, idx)

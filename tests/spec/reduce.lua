@@ -3,25 +3,8 @@
 -- the inputs' totable(), never by lunet.
 
 -- ---- plain-Lua reference helpers ---------------------------------------------
-local function flat(x)
-  local out = {}
-  local function walk(v)
-    if type(v) == "table" then for i = 1, #v do walk(v[i]) end else out[#out + 1] = v end
-  end
-  walk(x:totable())
-  return out, x:shape()
-end
-
-local function build(shape, fn)
-  local idx = {}
-  local function rec(d)
-    if d > #shape then return fn(idx) end
-    local out = {}
-    for i = 1, shape[d] do idx[d] = i; out[i] = rec(d + 1) end
-    return out
-  end
-  return rec(1)
-end
+local R = require "tests.reference"
+local flat, build = R.flat, R.build
 
 local function offset(idx, shape)
   local off, stride = 0, 1
