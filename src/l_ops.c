@@ -203,6 +203,7 @@ static const struct { const char *name, *meta; lt_binop op; int inplace; } binar
     {"add", "__add", LT_ADD, 1},       {"sub", "__sub", LT_SUB, 1},
     {"mul", "__mul", LT_MUL, 1},       {"div", "__div", LT_DIV, 1},
     {"pow", "__pow", LT_POW, 1},       {"remainder", "__mod", LT_MOD, 1},
+    {"floor_divide", "__idiv", LT_FLOORDIV, 1},
     {"maximum", NULL, LT_MAXIMUM, 0},  {"minimum", NULL, LT_MINIMUM, 0},
     {"atan2", NULL, LT_ATAN2, 0},      {"eq", NULL, LT_EQ, 0},
     {"ne", NULL, LT_NE, 0},            {"lt", NULL, LT_LT, 0},

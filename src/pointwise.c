@@ -13,7 +13,7 @@
 typedef struct { int op; int err; double lo, hi; } opctx;
 #define OP_CLAMP LT_UNARY_COUNT /* clamp shares the unary kernels */
 
-static const char *binop_names[] = {"add", "sub", "mul", "div", "pow", "remainder", "maximum",
+static const char *binop_names[] = {"add", "sub", "mul", "div", "pow", "remainder", "floor_divide", "maximum",
                                     "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge"};
 static const char *unop_names[] = {"neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
                                    "relu", "sin", "cos", "log1p", "expm1", "floor", "ceil",
@@ -55,6 +55,7 @@ static int is_compare(lt_binop op) { return op >= LT_EQ; }
     case LT_DIV: LOOP2(T, T, x / y); break;                                       \
     case LT_POW: LOOP2(T, T, pow(x, y)); break;                                   \
     case LT_MOD: LOOP2(T, T, FMOD_FLOOR(x, y)); break;                            \
+    case LT_FLOORDIV: LOOP2(T, T, floor(x / y)); break;                           \
     case LT_MAXIMUM: LOOP2(T, T, (x > y || x != x) ? x : y); break;               \
     case LT_MINIMUM: LOOP2(T, T, (x < y || x != x) ? x : y); break;               \
     case LT_ATAN2: LOOP2(T, T, atan2(x, y)); break;                               \
@@ -84,6 +85,14 @@ static int64_t imod(int64_t x, int64_t y, opctx *c) {
   return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
 }
 
+/* integer division rounding toward -inf, as Lua's // and PyTorch's floor_divide */
+static int64_t ifloordiv(int64_t x, int64_t y, opctx *c) {
+  if (y == 0) { __atomic_store_n(&c->err, 1, __ATOMIC_RELAXED); return 0; }
+  if (y == -1) return -x; /* INT64_MIN / -1 traps on x86; -x wraps (-fwrapv) */
+  int64_t q = x / y;
+  return (x % y != 0 && ((x < 0) != (y < 0))) ? q - 1 : q;
+}
+
 static void binary_i64(int64_t n, char **p, const int64_t *s, void *vc) {
   opctx *c = vc;
   switch (c->op) {
@@ -92,6 +101,7 @@ static void binary_i64(int64_t n, char **p, const int64_t *s, void *vc) {
   case LT_MUL: LOOP2(int64_t, int64_t, x * y); break;
   case LT_POW: LOOP2(int64_t, int64_t, ipow(x, y)); break;
   case LT_MOD: LOOP2(int64_t, int64_t, imod(x, y, c)); break;
+  case LT_FLOORDIV: LOOP2(int64_t, int64_t, ifloordiv(x, y, c)); break;
   case LT_MAXIMUM: LOOP2(int64_t, int64_t, x > y ? x : y); break;
   case LT_MINIMUM: LOOP2(int64_t, int64_t, x < y ? x : y); break;
   case LT_EQ: LOOP2(int64_t, int64_t, x == y); break;

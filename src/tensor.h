@@ -114,7 +114,7 @@ int64_t *lt_randperm(int64_t n); /* malloc'ed, caller frees; 0-based */
 
 /* ---- pointwise (pointwise.c) ----------------------------------------------- */
 typedef enum {
-  LT_ADD, LT_SUB, LT_MUL, LT_DIV, LT_POW, LT_MOD, LT_MAXIMUM, LT_MINIMUM, LT_ATAN2,
+  LT_ADD, LT_SUB, LT_MUL, LT_DIV, LT_POW, LT_MOD, LT_FLOORDIV, LT_MAXIMUM, LT_MINIMUM, LT_ATAN2,
   LT_EQ, LT_NE, LT_LT, LT_LE, LT_GT, LT_GE, LT_BINARY_COUNT
 } lt_binop;
 typedef enum {

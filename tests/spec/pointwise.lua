@@ -738,3 +738,22 @@ describe("functional forms", function()
     T.values(lunet.remainder(7, lunet.tensor{2, -3}), {1, -2}, 0, "int64")
   end)
 end)
+
+describe("floor division", function()
+  it("rounds toward minus infinity like Lua's //, for int64 and floats", function()
+    local a, b = lunet.tensor{7, -7, 7, -7}, lunet.tensor{2, 2, -2, -2}
+    T.values(a // b, {3, -4, -4, 3}, 0, "int64")
+    T.values(a:float() // b, {3, -4, -4, 3}, 0, "float32")
+    T.values(7 // a, {1, -1, 1, -1}, 0, "int64")
+    T.values(a // 2.5, {2, -3, 2, -3}, 0, "float32")
+    T.values(a:floor_divide(b), {3, -4, -4, 3}, 0, "int64")
+    for i, x in ipairs{7, -7, 7, -7} do T.eq((a // b)[i], x // ({2, 2, -2, -2})[i], "element " .. i) end
+  end)
+  it("raises for integer division by zero and handles the int64 minimum", function()
+    T.errors(function() return lunet.tensor{1} // 0 end, "floor_divide: integer division by zero")
+    T.values(lunet.tensor{math.mininteger} // -1, {math.mininteger}, 0, "int64")
+    local x = lunet.tensor{9, 10}
+    x:floor_divide_(4)
+    T.values(x, {2, 2}, 0, "int64")
+  end)
+end)
