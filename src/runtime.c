@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
@@ -76,4 +77,10 @@ const char *lt_blas_info(void) {
   const char *cfg = openblas_get_config();
   snprintf(buf, sizeof buf, "%s (%s) %s", cfg ? cfg : "OpenBLAS", par, openblas_get_corename());
   return buf;
+}
+
+double lt_clock(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

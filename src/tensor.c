@@ -61,20 +61,27 @@ char *lt_shape_str(int ndim, const int64_t *shape, char *buf, size_t len) {
   return buf;
 }
 
+/* bytes of tensor and storage headers: small, but a loop of tiny ops makes
+   millions of them, so the GC pacing in the binding counts them too */
+static size_t header_bytes;
+size_t lt_mem_headers(void) { return header_bytes; }
+
 static lt_storage *storage_new(size_t nbytes) {
   lt_storage *s = malloc(sizeof *s);
   if (!s) { lt_seterr("out of memory"); return NULL; }
+  header_bytes += sizeof *s;
   s->data = NULL;
   s->nbytes = nbytes;
   s->refcount = 1;
   s->version = 0;
-  if (nbytes > 0 && !(s->data = lt_alloc(nbytes))) { free(s); return NULL; }
+  if (nbytes > 0 && !(s->data = lt_alloc(nbytes))) { header_bytes -= sizeof *s; free(s); return NULL; }
   return s;
 }
 
 static void storage_release(lt_storage *s) {
   if (s && --s->refcount == 0) {
     if (s->data) lt_free(s->data, s->nbytes);
+    header_bytes -= sizeof *s;
     free(s);
   }
 }
@@ -89,6 +96,7 @@ static lt_tensor *header(lt_storage *storage, lt_dtype dt, int ndim, const int64
                          const int64_t *stride, int64_t offset) {
   lt_tensor *t = malloc(sizeof *t);
   if (!t) { lt_seterr("out of memory"); return NULL; }
+  header_bytes += sizeof *t;
   t->refcount = 1;
   t->dtype = dt;
   t->ndim = ndim;
@@ -142,6 +150,7 @@ lt_tensor *lt_retain(lt_tensor *t) { t->refcount++; return t; }
 void lt_release(lt_tensor *t) {
   if (t && --t->refcount == 0) {
     storage_release(t->storage);
+    header_bytes -= sizeof *t;
     free(t);
   }
 }

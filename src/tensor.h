@@ -53,6 +53,7 @@ void *lt_alloc(size_t nbytes);   /* 64-byte aligned; NULL + lt_errmsg on failure
 void lt_free(void *p, size_t nbytes);
 size_t lt_mem_in_use(void);      /* bytes held by live storages */
 size_t lt_mem_cached(void);      /* bytes kept for reuse */
+size_t lt_mem_headers(void);     /* bytes of live tensor and storage headers (tensor.c) */
 void lt_mem_empty_cache(void);
 
 /* ---- lifecycle and geometry (tensor.c) ------------------------------------- */
@@ -168,5 +169,6 @@ void lt_set_num_threads(int n);
 /* flush denormals to zero (on by default) in every thread, Lua's included */
 void lt_set_flush_denormal(int on);
 const char *lt_blas_info(void);  /* "OpenBLAS 0.3.21 (openmp) Haswell" */
+double lt_clock(void);           /* monotonic wall time in seconds */
 
 #endif
