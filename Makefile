@@ -2,7 +2,7 @@
 # `make` builds ./lunet; `make deps` installs the Debian packages it needs.
 
 CC      ?= cc
-OPT     ?= -O3 -march=native
+OPT     ?= -O3 -march=native -mprefer-vector-width=512
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 INC     := -I/usr/include/lua5.4 -I/usr/include/x86_64-linux-gnu/openblas-openmp -Isrc

@@ -7,6 +7,7 @@
  * Comparisons produce int64 masks of 0 and 1.
  */
 #include "iter.h"
+#include "vmath.h"
 #include <tgmath.h>
 #include <stdlib.h>
 
@@ -267,19 +268,25 @@ int lt_binary_scalar_(lt_binop op, lt_tensor *a, double s) {
       for (int64_t k = 0; k < n; k++) { T x = A[k * s[1]]; o[k * s[0]] = (EXPR); } \
   } while (0)
 
+/* float32 exp and sigmoid use the vectorisable forms in vmath.h */
+static double sigmoid_d(double x) { /* never exp of a large positive number */
+  return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
+}
+#define VEXP(x) _Generic((x), float: lt_expf, default: exp)(x)
+#define VSIGMOID(x) _Generic((x), float: lt_sigmoidf, default: sigmoid_d)(x)
+
 #define FLOAT_UNARY(NAME, T)                                                      \
   static void NAME(int64_t n, char **p, const int64_t *s, void *vc) {             \
     opctx *c = vc;                                                                \
     const T lo = (T)c->lo, hi = (T)c->hi;                                         \
     switch (c->op) {                                                              \
     case LT_NEG: LOOP1(T, -x); break;                                             \
-    case LT_EXP: LOOP1(T, exp(x)); break;                                         \
+    case LT_EXP: LOOP1(T, VEXP(x)); break;                                        \
     case LT_LOG: LOOP1(T, log(x)); break;                                         \
     case LT_SQRT: LOOP1(T, sqrt(x)); break;                                       \
     case LT_ABS: LOOP1(T, fabs(x)); break;                                        \
     case LT_TANH: LOOP1(T, tanh(x)); break;                                       \
-    case LT_SIGMOID: /* never exp of a large positive number */                   \
-      LOOP1(T, x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))); break;        \
+    case LT_SIGMOID: LOOP1(T, VSIGMOID(x)); break;                                \
     case LT_RELU: LOOP1(T, x > 0 ? x : (x != x ? x : 0)); break;                  \
     case LT_SIN: LOOP1(T, sin(x)); break;                                         \
     case LT_COS: LOOP1(T, cos(x)); break;                                         \

@@ -591,6 +591,15 @@ int lt_fill_(lt_tensor *t, double v) {
 }
 
 /* ---- ranges ---------------------------------------------------------------- */
+/* element i of a fresh contiguous tensor */
+static void set_flat(lt_tensor *t, int64_t i, double v) {
+  switch (t->dtype) {
+  case LT_FLOAT32: ((float *)lt_data(t))[i] = (float)v; break;
+  case LT_FLOAT64: ((double *)lt_data(t))[i] = v; break;
+  default: ((int64_t *)lt_data(t))[i] = lt_double_to_i64(v); break;
+  }
+}
+
 lt_tensor *lt_arange(lt_dtype dt, double start, double end, double step) {
   if (step == 0 || step != step) { lt_seterr("step must be non-zero"); return NULL; }
   if (!isfinite(start) || !isfinite(end)) { lt_seterr("start and end must be finite"); return NULL; }
@@ -600,7 +609,7 @@ lt_tensor *lt_arange(lt_dtype dt, double start, double end, double step) {
   int64_t n = (int64_t)count;
   lt_tensor *t = lt_empty(dt, 1, &n);
   if (!t) return NULL;
-  for (int64_t i = 0; i < n; i++) lt_set(t, &i, start + (double)i * step);
+  for (int64_t i = 0; i < n; i++) set_flat(t, i, start + (double)i * step);
   return t;
 }
 
@@ -613,7 +622,7 @@ lt_tensor *lt_linspace(lt_dtype dt, double start, double end, int64_t n) {
     /* the second half counts back from `end` so the last value is exact;
        (n + 1) / 2 so that n = 1 gives `start`, as in PyTorch */
     double v = i < (n + 1) / 2 ? start + step * (double)i : end - step * (double)(n - 1 - i);
-    lt_set(t, &i, v);
+    set_flat(t, i, v);
   }
   return t;
 }
@@ -621,6 +630,6 @@ lt_tensor *lt_linspace(lt_dtype dt, double start, double end, int64_t n) {
 lt_tensor *lt_eye(lt_dtype dt, int64_t n, int64_t m) {
   lt_tensor *t = lt_zeros(dt, 2, (int64_t[]){n, m});
   if (!t) return NULL;
-  for (int64_t i = 0; i < n && i < m; i++) lt_set(t, (int64_t[]){i, i}, 1.0);
+  for (int64_t i = 0; i < n && i < m; i++) set_flat(t, i * m + i, 1.0);
   return t;
 }
