@@ -1,5 +1,6 @@
 /* index.c -- gathering by index tensors, and joining tensors */
 #include "iter.h"
+#include <stdlib.h>
 #include <string.h>
 
 static int check_index(lt_tensor *index, const char *what) {
@@ -119,12 +120,14 @@ lt_tensor *lt_stack(lt_tensor **ts, int n, int dim) {
       return lt_seterr("tensor %d has shape %s but tensor 1 has shape %s", i + 1,
                        lt_shape_str(ts[i]->ndim, ts[i]->shape, a, sizeof a),
                        lt_shape_str(ts[0]->ndim, ts[0]->shape, b, sizeof b)), NULL;
-  lt_tensor *us[n];
+  lt_tensor **us = malloc((size_t)n * sizeof *us); /* n comes from a Lua list: not the stack */
+  if (!us) return lt_seterr("out of memory stacking %d tensors", n), NULL;
   int made = 0;
   lt_tensor *out = NULL;
   for (; made < n; made++)
     if (!(us[made] = lt_unsqueeze(ts[made], dim))) break;
   if (made == n) out = lt_cat(us, n, dim);
   for (int i = 0; i < made; i++) lt_release(us[i]);
+  free(us);
   return out;
 }
