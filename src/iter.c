@@ -1,4 +1,4 @@
-/* iter.c -- coalescing and parallel row/chunk scheduling for strided kernels */
+/* iter.c -- coalescing and parallel scheduling for strided kernels */
 #include "iter.h"
 #include <string.h>
 
@@ -57,53 +57,42 @@ int lt_iter_tensors(lt_iter *it, int nops, lt_tensor **ts, int ndim, const int64
   return 0;
 }
 
-static void run_task(const lt_iter *it, int64_t task, int64_t nchunks, int64_t chunk,
-                     lt_inner_fn fn, void *ctx) {
+/* run fn over elements [start, end) of the rows x n index space, one call per
+   piece of a row */
+static void run_range(const lt_iter *it, int64_t start, int64_t end, lt_inner_fn fn, void *ctx) {
   int last = it->ndim - 1;
   int64_t n = it->shape[last];
-  int64_t row = task / nchunks, c = task % nchunks;
-  int64_t start = c * chunk, len = n - start < chunk ? n - start : chunk;
   char *ptr[LT_ITER_MAX_OPS];
   int64_t inner[LT_ITER_MAX_OPS];
-  for (int k = 0; k < it->nops; k++) {
-    int64_t off = start * it->stride[k][last];
-    int64_t r = row;
-    for (int d = last - 1; d >= 0; d--) {
-      off += (r % it->shape[d]) * it->stride[k][d];
-      r /= it->shape[d];
+  for (int k = 0; k < it->nops; k++) inner[k] = it->stride[k][last];
+  for (int64_t pos = start; pos < end;) {
+    int64_t row = pos / n, col = pos % n, len = n - col < end - pos ? n - col : end - pos;
+    for (int k = 0; k < it->nops; k++) {
+      int64_t off = col * it->stride[k][last], r = row;
+      for (int d = last - 1; d >= 0; d--) {
+        off += (r % it->shape[d]) * it->stride[k][d];
+        r /= it->shape[d];
+      }
+      ptr[k] = it->base[k] + off * (int64_t)it->elsize[k];
     }
-    ptr[k] = it->base[k] + off * (int64_t)it->elsize[k];
-    inner[k] = it->stride[k][last];
+    fn(len, ptr, inner, ctx);
+    pos += len;
   }
-  fn(len, ptr, inner, ctx);
 }
 
+/* Pointwise kernels give the same result however the work is cut, so each
+   thread takes one equal share of the elements (an uneven count of fixed
+   chunks left one thread idle for the last chunk). */
 void lt_iter_run(const lt_iter *it, lt_inner_fn fn, void *ctx) {
-  int last = it->ndim - 1;
-  int64_t n = it->shape[last];
-  if (n == 0) return;
-  int64_t rows = 1;
-  for (int d = 0; d < last; d++) rows *= it->shape[d];
-  if (rows == 0) return;
-  int64_t chunk = n > LT_PAR_GRAIN ? LT_PAR_GRAIN : n;
-  int64_t nchunks = (n + chunk - 1) / chunk;
-  int64_t tasks = rows * nchunks;
-  int64_t total = rows * n;
-  if (total < 2 * LT_PAR_GRAIN || lt_get_num_threads() == 1) {
-    for (int64_t t = 0; t < tasks; t++) run_task(it, t, nchunks, chunk, fn, ctx);
+  int64_t total = 1;
+  for (int d = 0; d < it->ndim; d++) total *= it->shape[d];
+  if (total == 0) return;
+  int nt = lt_get_num_threads();
+  if (total < 2 * LT_PAR_GRAIN || nt == 1) {
+    run_range(it, 0, total, fn, ctx);
     return;
   }
-  /* many short rows: group rows so each task is about LT_PAR_GRAIN elements */
-  if (nchunks == 1 && n < LT_PAR_GRAIN) {
-    int64_t per = LT_PAR_GRAIN / n;
-    int64_t groups = (rows + per - 1) / per;
-#pragma omp parallel for schedule(static)
-    for (int64_t g = 0; g < groups; g++) {
-      int64_t end = (g + 1) * per < rows ? (g + 1) * per : rows;
-      for (int64_t t = g * per; t < end; t++) run_task(it, t, 1, chunk, fn, ctx);
-    }
-    return;
-  }
-#pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < tasks; t++) run_task(it, t, nchunks, chunk, fn, ctx);
+  if ((int64_t)nt > total / LT_PAR_GRAIN) nt = (int)(total / LT_PAR_GRAIN);
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int t = 0; t < nt; t++) run_range(it, total * t / nt, total * (t + 1) / nt, fn, ctx);
 }

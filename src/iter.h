@@ -3,9 +3,9 @@
  * Kernels see the work as rows x n: `n` elements along the innermost
  * (coalesced) dimension with a stride per operand, and rows over the rest.
  * Dimensions are coalesced first, so contiguous operands become one long row
- * and kernels hit their unit-stride fast path. Long rows are cut into fixed
- * chunks so OpenMP can share them; the chunking does not depend on the thread
- * count, so results are the same for any number of threads.
+ * and kernels hit their unit-stride fast path. Threads split the elements
+ * evenly; every kernel run this way is elementwise, so the result does not
+ * depend on the split (reductions have their own fixed blocks, reduce.c).
  */
 #ifndef LUNET_ITER_H
 #define LUNET_ITER_H
@@ -13,7 +13,7 @@
 #include "tensor.h"
 
 #define LT_ITER_MAX_OPS 4
-#define LT_PAR_GRAIN 32768 /* elements per task; below this one thread is faster */
+#define LT_PAR_GRAIN 32768 /* elements per thread at least; below this one thread is faster */
 
 typedef struct {
   int nops;
@@ -31,7 +31,7 @@ void lt_iter_init(lt_iter *it, int nops, int ndim, const int64_t *shape,
 int lt_iter_tensors(lt_iter *it, int nops, lt_tensor **ts, int ndim, const int64_t *shape);
 
 typedef void (*lt_inner_fn)(int64_t n, char **ptr, const int64_t *stride, void *ctx);
-/* run fn over every row chunk; in parallel when the work is large */
+/* run fn over every element, in pieces of rows; in parallel when the work is large */
 void lt_iter_run(const lt_iter *it, lt_inner_fn fn, void *ctx);
 
 /* broadcast strides of t to (ndim, shape); -1 if not broadcastable */
