@@ -87,7 +87,7 @@ sanitize:
 valgrind:
 	$(MAKE) BUILD=build-vg BIN=build-vg/lunet OPT="-O1" build-vg/lunet
 	OPENBLAS_CORETYPE=Haswell LUNET_CACHE_MB=0 LUNET_NUM_THREADS=1 valgrind -q --error-exitcode=1 \
-	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  --leak-check=full --errors-for-leak-kinds=definite,indirect --show-possibly-lost=no \
 	  build-vg/lunet tests/spec_runner.lua $(VALGRIND_SPECS)
 
 clean:
