@@ -15,50 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double target = 0.06;
-static int samples = 5;
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "bench_timing.h"
 
 typedef struct { int m, k, n, trans; const float *a, *b; float *c; } job;
 
-static void run(const job *j) {
+static void run(const void *arg) {
+  const job *j = arg;
   cblas_sgemm(CblasRowMajor, j->trans ? CblasTrans : CblasNoTrans, CblasNoTrans, j->m, j->n, j->k,
               1.0f, j->a, j->trans ? j->m : j->k, j->b, j->n, 0.0f, j->c, j->n);
-}
-
-/* warm up, size the loop to ~target seconds, then best and median of samples */
-static void measure(const job *j, double *best, double *med, long *reps_out) {
-  run(j); run(j);
-  long reps = 1;
-  for (;;) {
-    double t0 = now();
-    for (long r = 0; r < reps; r++) run(j);
-    double dt = now() - t0;
-    if (dt >= target / 8) { reps = (long)ceil(reps * target / dt); if (reps < 1) reps = 1; break; }
-    reps *= 4;
-  }
-  double ts[64];
-  int ns = samples > 64 ? 64 : samples;
-  for (int s = 0; s < ns; s++) {
-    double t0 = now();
-    for (long r = 0; r < reps; r++) run(j);
-    ts[s] = (now() - t0) / reps;
-  }
-  qsort(ts, ns, sizeof ts[0], cmp);
-  *best = ts[0];
-  *med = ns % 2 ? ts[ns / 2] : (ts[ns / 2 - 1] + ts[ns / 2]) / 2;
-  *reps_out = reps;
 }
 
 static float *randbuf(size_t n, unsigned *seed) {
@@ -70,9 +34,7 @@ static float *randbuf(size_t n, unsigned *seed) {
 
 int main(int argc, char **argv) {
   if (argc > 1) openblas_set_num_threads(atoi(argv[1]));
-  const char *e;
-  if ((e = getenv("BENCH_TARGET")) && *e) target = atof(e);
-  if ((e = getenv("BENCH_SAMPLES")) && *e) samples = atoi(e);
+  bench_read_env();
   int threads = openblas_get_num_threads();
   printf("# cblas bench: threads=%d blas=%s %s\n", threads, openblas_get_config(), openblas_get_corename());
   static const int cases[][3] = {{128, 784, 256}, {1024, 1024, 1024}};
@@ -85,7 +47,7 @@ int main(int argc, char **argv) {
       job j = {m, k, n, trans, a, b, cc};
       double best, med;
       long reps;
-      measure(&j, &best, &med, &reps);
+      bench_measure(run, &j, &best, &med, &reps);
       printf("BENCH impl=cblas cfg=T%d sec=matmul case=%dx%dx%d var=%s work=%.17g unit=GFLOP/s "
              "t_best=%.6e t_med=%.6e reps=%ld\n",
              threads, m, k, n, trans ? "At.t()@B" : "A@B", 2.0 * m * k * n, best, med, reps);
