@@ -75,7 +75,7 @@ local batch, lr, momentum = 128, 0.1, 0.9
 print(string.format("mlp_tensor: %d training and %d test images, %d epochs, %d threads",
                     xtrain:size(1), xtest:size(1), epochs, lunet.get_num_threads()))
 for epoch = 1, epochs do
-  local t0 = os.clock()
+  local t0 = lunet.clock()
   local perm = lunet.randperm(xtrain:size(1))
   local total, steps = 0, 0
   for s = 1, xtrain:size(1) - batch + 1, batch do
@@ -83,7 +83,7 @@ for epoch = 1, epochs do
     total = total + step(xtrain:index_select(1, idx), ytrain:index_select(1, idx), lr, momentum)
     steps = steps + 1
   end
-  print(string.format("epoch %d/%d  loss %.4f  test accuracy %.4f  (%.1f s cpu)",
-                      epoch, epochs, total / steps, accuracy(xtest, ytest), os.clock() - t0))
+  print(string.format("epoch %d/%d  loss %.4f  test accuracy %.4f  (%.2f s)",
+                      epoch, epochs, total / steps, accuracy(xtest, ytest), lunet.clock() - t0))
 end
 print(string.format("final test accuracy: %.4f", accuracy(xtest, ytest)))
