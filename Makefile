@@ -12,9 +12,9 @@ LIBS    := -llua5.4 -lopenblas -lsqlite3 -lz -lm -ldl
 BUILD   ?= build
 BIN     ?= lunet
 
-CORE_SRC := src/tensor.c src/alloc.c src/iter.c src/pointwise.c src/reduce.c \
-            src/blas.c src/index.c src/random.c src/runtime.c src/idx.c
-BIND_SRC := src/l_tensor.c src/l_ops.c src/l_index.c src/l_data.c
+# the C core is every src/*.c but the Lua bindings (l_*.c) and main.c
+BIND_SRC := $(sort $(wildcard src/l_*.c))
+CORE_SRC := $(filter-out $(BIND_SRC) src/main.c,$(sort $(wildcard src/*.c)))
 LUA_SRC  := $(shell find lua -name '*.lua' | sort)
 
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/%.o)

@@ -717,6 +717,8 @@ int luaopen_lunet_core(lua_State *L) {
   lb_open_ops(L, mt_methods, module);
   lb_open_index(L, mt_methods, module);
   lb_open_data(L, module);
+  lb_open_checkpoint(L, module);
+  lb_open_nn(L, module);
   lua_pushvalue(L, mt_methods);
   lua_setfield(L, module, "Tensor");
   luaL_getmetatable(L, LB_TENSOR);

@@ -57,5 +57,7 @@ void lb_open_tensor(lua_State *L);   /* metatable and methods (l_tensor.c) */
 void lb_open_ops(lua_State *L, int methods, int module); /* math methods (l_ops.c) */
 void lb_open_index(lua_State *L, int methods, int module); /* indexing (l_index.c) */
 void lb_open_data(lua_State *L, int module);              /* file readers (l_data.c) */
+void lb_open_checkpoint(lua_State *L, int module);        /* safetensors (l_checkpoint.c) */
+void lb_open_nn(lua_State *L, int module);                /* layer kernels (l_nn.c) */
 
 #endif
