@@ -131,3 +131,46 @@ lt_tensor *lt_stack(lt_tensor **ts, int n, int dim) {
   free(us);
   return out;
 }
+
+int lt_index_add_(lt_tensor *dst, int dim, lt_tensor *index, lt_tensor *src) {
+  if (check_index(index, "index") < 0) return -1;
+  int64_t n = lt_numel(index);
+  if (index->ndim > 1 || dim < 0 || dim >= dst->ndim || src->ndim != dst->ndim || src->shape[dim] != n)
+    return lt_seterr("index_add: index of %lld positions does not fit source and destination", (long long)n);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t k = lt_get_i64(index, &i);
+    if (k < 0 || k >= dst->shape[dim])
+      return lt_seterr("index %lld is out of range for dimension %d of size %lld", (long long)k + 1, dim + 1,
+                       (long long)dst->shape[dim]);
+    lt_tensor *d = lt_select(dst, dim, k), *sv = lt_select(src, dim, i);
+    int rc = (d && sv) ? lt_binary_(LT_ADD, d, sv) : -1;
+    lt_release(d);
+    lt_release(sv);
+    if (rc < 0) return -1;
+  }
+  return 0;
+}
+
+/* element by element, in index order, so repeated indices add up the same way every time */
+int lt_scatter_add_(lt_tensor *dst, int dim, lt_tensor *index, lt_tensor *src) {
+  if (check_index(index, "index") < 0) return -1;
+  if (index->ndim != dst->ndim || !lt_same_shape(index, src) || dim < 0 || dim >= dst->ndim)
+    return lt_seterr("scatter_add: index, source and destination shapes do not fit");
+  if (lt_check_writable(dst) < 0) return -1;
+  int64_t n = lt_numel(index), idx[LT_MAX_DIM] = {0}, at[LT_MAX_DIM];
+  for (int64_t i = 0; i < n; i++) {
+    int64_t k = lt_get_i64(index, idx);
+    if (k < 0 || k >= dst->shape[dim])
+      return lt_seterr("index %lld is out of range for dimension %d of size %lld", (long long)k + 1, dim + 1,
+                       (long long)dst->shape[dim]);
+    memcpy(at, idx, sizeof at);
+    at[dim] = k;
+    lt_set(dst, at, lt_get(dst, at) + lt_get(src, idx));
+    for (int d = index->ndim - 1; d >= 0; d--) {
+      if (++idx[d] < index->shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  lt_bump_version(dst);
+  return 0;
+}

@@ -6,6 +6,7 @@
  *   x[k] = v           the same views, filled with a number or copied from a tensor
  * Negative positions count from the end (-1 is the last).
  */
+#include "autograd.h"
 #include "l_tensor.h"
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static lt_tensor *resolve(lua_State *L, lt_tensor *t, int k, int *scalar) {
     if (t->ndim == 0) luaL_error(L, "index: a 0-dim tensor cannot be indexed (use item())");
     int64_t p = position(i, t->shape[0], 0);
     if (p < 0) luaL_error(L, "index: %I is out of range for dimension 1 of size %I", i, (lua_Integer)t->shape[0]);
-    step(L, box, lt_select(*box, 0, p), "index");
+    step(L, box, ag_select(*box, 0, p), "index");
     *scalar = (*box)->ndim == 0;
     return *box;
   }
@@ -63,7 +64,7 @@ static lt_tensor *resolve(lua_State *L, lt_tensor *t, int k, int *scalar) {
       lua_Integer x = table_int(L, k, i, "a position");
       int64_t p = position(x, size, 0);
       if (p < 0) luaL_error(L, "index: %I is out of range for dimension %d of size %I", x, i, (lua_Integer)size);
-      step(L, box, lt_select(v, dim, p), "index");
+      step(L, box, ag_select(v, dim, p), "index");
       selected++;
     } else if (type == LUA_TTABLE) {
       int r = lua_gettop(L), len = (int)lua_rawlen(L, r);
@@ -78,7 +79,7 @@ static lt_tensor *resolve(lua_State *L, lt_tensor *t, int k, int *scalar) {
         luaL_error(L, "index: range %d has step %I (the step must be positive)", i, s);
       if (pa < 0 || pb < -1 || (pb < 0 && b != 0) || pb + 1 < pa || s < 1)
         luaL_error(L, "index: range {%I, %I} is out of bounds for dimension %d of size %I", a, b, i, (lua_Integer)size);
-      step(L, box, lt_slice(v, dim, pa, pb + 1, s), "index");
+      step(L, box, ag_slice(v, dim, pa, pb + 1, s), "index");
       dim++;
     } else {
       luaL_error(L, "index: entry %d must be a number or a range table, got %s", i, luaL_typename(L, -1));
@@ -91,7 +92,10 @@ static lt_tensor *resolve(lua_State *L, lt_tensor *t, int k, int *scalar) {
 static int t_index(lua_State *L) {
   if (lua_type(L, 2) == LUA_TSTRING) {
     lua_pushvalue(L, 2);
-    lua_rawget(L, lua_upvalueindex(1));
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1; /* a method */
+    lt_tensor **box = luaL_testudata(L, 1, LB_TENSOR);
+    if (box && *box && lb_property(L, *box, lua_tostring(L, 2))) return 1;
+    lua_pushnil(L);
     return 1;
   }
   lt_tensor *t = lb_check(L, 1);
@@ -103,8 +107,11 @@ static int t_index(lua_State *L) {
 
 static int t_newindex(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
-  if (lua_type(L, 2) == LUA_TSTRING)
-    return luaL_error(L, "cannot set field '%s' of a tensor", lua_tostring(L, 2));
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    if (lb_set_property(L, t, lua_tostring(L, 2), 3)) return 0;
+    return luaL_error(L, "cannot set field '%s' of a tensor (only grad and requires_grad)", lua_tostring(L, 2));
+  }
+  lb_check_inplace(L, t, "index assignment");
   int scalar;
   lt_tensor *v = resolve(L, t, 2, &scalar);
   lt_tensor *src = lb_test(L, 3);
@@ -128,7 +135,7 @@ static int m_narrow(lua_State *L) {
                                                        start, dim + 1, (lua_Integer)t->shape[dim]));
   /* the core would report a negative length as the range "1..-1" */
   if (len < 0) return luaL_argerror(L, 4, lua_pushfstring(L, "length %I must be non-negative", len));
-  LB_RETURN(L, "narrow", lt_narrow(t, dim, p, len));
+  LB_RETURN(L, "narrow", ag_narrow(t, dim, p, len));
 }
 
 static int m_select(lua_State *L) {
@@ -138,7 +145,7 @@ static int m_select(lua_State *L) {
   int64_t p = position(i, t->shape[dim], 0);
   if (p < 0) return luaL_argerror(L, 3, lua_pushfstring(L, "index %I is out of range for dimension %d of size %I",
                                                        i, dim + 1, (lua_Integer)t->shape[dim]));
-  LB_RETURN(L, "select", lt_select(t, dim, p));
+  LB_RETURN(L, "select", ag_select(t, dim, p));
 }
 
 lt_tensor *lb_index_tensor(lua_State *L, int arg, int64_t size, int dim, const char *fname) {
@@ -172,7 +179,7 @@ static int m_index_select(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
   int dim = lb_dim(L, 2, t->ndim, 0);
   lt_tensor *idx = lb_index_tensor(L, 3, t->shape[dim], dim, "index_select");
-  LB_RETURN(L, "index_select", lt_index_select(t, dim, idx));
+  LB_RETURN(L, "index_select", ag_index_select(t, dim, idx));
 }
 
 static int m_gather(lua_State *L) {
@@ -180,7 +187,7 @@ static int m_gather(lua_State *L) {
   int dim = lb_dim(L, 2, t->ndim, 0);
   if (!lb_test(L, 3)) return luaL_typeerror(L, 3, "int64 tensor");
   lt_tensor *idx = lb_index_tensor(L, 3, t->shape[dim], dim, "gather");
-  LB_RETURN(L, "gather", lt_gather(t, dim, idx));
+  LB_RETURN(L, "gather", ag_gather(t, dim, idx));
 }
 
 /* split(size or {sizes}, dim): a table of views */
@@ -206,7 +213,7 @@ static int m_split(lua_State *L) {
     for (int i = 1; i <= n; i++) {
       lua_Integer s = table_int(L, 2, i, "a split size");
       lt_tensor **box = lb_newbox(L);
-      if (!(*box = lt_narrow(t, dim, at, s))) return lb_error(L, "split");
+      if (!(*box = ag_narrow(t, dim, at, s))) return lb_error(L, "split");
       lua_rawseti(L, out, ++k);
       at += s;
     }
@@ -217,7 +224,7 @@ static int m_split(lua_State *L) {
   /* an empty dimension still gives one (empty) piece, as in PyTorch */
   for (int64_t at = 0; at < len || (len == 0 && at == 0); at += size) {
     lt_tensor **box = lb_newbox(L);
-    if (!(*box = lt_narrow(t, dim, at, at + size <= len ? size : len - at))) return lb_error(L, "split");
+    if (!(*box = ag_narrow(t, dim, at, at + size <= len ? size : len - at))) return lb_error(L, "split");
     lua_rawseti(L, out, ++k);
   }
   return 1;
@@ -254,7 +261,7 @@ static int join(lua_State *L, int stack, const char *fname) {
     lua_pop(L, 1); /* still referenced by the list */
   }
   int dim = lua_isnoneornil(L, 2) ? 0 : lb_dim(L, 2, ts[0]->ndim, stack);
-  LB_RETURN(L, fname, stack ? lt_stack(ts, n, dim) : lt_cat(ts, n, dim));
+  LB_RETURN(L, fname, stack ? ag_stack(ts, n, dim) : ag_cat(ts, n, dim));
 }
 static int l_cat(lua_State *L) { return join(L, 0, "cat"); }
 static int l_stack(lua_State *L) { return join(L, 1, "stack"); }

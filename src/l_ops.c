@@ -1,8 +1,10 @@
 /* l_ops.c -- Lua bindings of the math: operators, pointwise, reductions, matmul.
  * Each binary and unary op is one closure over its op code, so the table
  * of names below is the only list of them. */
+#include "autograd.h"
 #include "l_tensor.h"
 #include <math.h>
+#include <stdio.h>
 
 /* a tensor argument that may be a closed box gets a precise message */
 static lt_tensor *tensor_arg(lua_State *L, int arg) {
@@ -27,17 +29,20 @@ static int binary(lua_State *L) {
   lt_tensor *a = tensor_arg(L, 1), *b = tensor_arg(L, 2);
   if (a && !b) b = exact_int(L, 2, a);
   else if (b && !a) a = exact_int(L, 1, b);
-  if (a && b) LB_RETURN(L, fname, lt_binary(op, a, b));
+  if (a && b) LB_RETURN(L, fname, ag_binary(op, a, b));
   if (a && lua_type(L, 2) == LUA_TNUMBER)
-    LB_RETURN(L, fname, lt_binary_scalar(op, a, lua_tonumber(L, 2), lua_isinteger(L, 2), 0));
+    LB_RETURN(L, fname, ag_binary_scalar(op, a, lua_tonumber(L, 2), lua_isinteger(L, 2), 0));
   if (b && lua_type(L, 1) == LUA_TNUMBER)
-    LB_RETURN(L, fname, lt_binary_scalar(op, b, lua_tonumber(L, 1), lua_isinteger(L, 1), 1));
+    LB_RETURN(L, fname, ag_binary_scalar(op, b, lua_tonumber(L, 1), lua_isinteger(L, 1), 1));
   return luaL_typeerror(L, a ? 2 : 1, "tensor or number");
 }
 
 static int binary_(lua_State *L) {
   lt_binop op = (lt_binop)lua_tointeger(L, lua_upvalueindex(1));
   lt_tensor *a = lb_check(L, 1), *b = tensor_arg(L, 2);
+  char name[32];
+  snprintf(name, sizeof name, "%s_", lt_binop_name(op));
+  lb_check_inplace(L, a, name);
   int rc;
   if (!b) b = exact_int(L, 2, a);
   if (b) rc = lt_binary_(op, a, b);
@@ -51,12 +56,16 @@ static int binary_(lua_State *L) {
 static int unary(lua_State *L) {
   lt_unop op = (lt_unop)lua_tointeger(L, lua_upvalueindex(1));
   lt_tensor *t = lb_check(L, 1);
-  LB_RETURN(L, lt_unop_name(op), lt_unary(op, t));
+  LB_RETURN(L, lt_unop_name(op), ag_unary(op, t));
 }
 
 static int unary_(lua_State *L) {
   lt_unop op = (lt_unop)lua_tointeger(L, lua_upvalueindex(1));
-  if (lt_unary_(op, lb_check(L, 1)) < 0) return luaL_error(L, "%s_: %s", lt_unop_name(op), lt_errmsg());
+  lt_tensor *t = lb_check(L, 1);
+  char name[32];
+  snprintf(name, sizeof name, "%s_", lt_unop_name(op));
+  lb_check_inplace(L, t, name);
+  if (lt_unary_(op, t) < 0) return luaL_error(L, "%s_: %s", lt_unop_name(op), lt_errmsg());
   lua_settop(L, 1);
   return 1;
 }
@@ -78,11 +87,12 @@ static int m_clamp(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
   double lo, hi;
   clamp_args(L, &lo, &hi);
-  LB_RETURN(L, "clamp", lt_clamp(t, lo, hi));
+  LB_RETURN(L, "clamp", ag_clamp(t, lo, hi));
 }
 
 static int m_clamp_(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
+  lb_check_inplace(L, t, "clamp_");
   double lo, hi;
   clamp_args(L, &lo, &hi);
   if (lt_clamp_(t, lo, hi) < 0) return lb_error(L, "clamp_");
@@ -105,7 +115,7 @@ static int l_where(lua_State *L) {
   lt_tensor *a = tensor_arg(L, 2), *b = tensor_arg(L, 3);
   if (!a) a = lb_tensorish(L, 2, number_dtype(L, 2, b));
   if (!b) b = lb_tensorish(L, 3, number_dtype(L, 3, a));
-  LB_RETURN(L, "where", lt_where(cond, a, b));
+  LB_RETURN(L, "where", ag_where(cond, a, b));
 }
 
 /* x:where(cond, y) is where(cond, x, y) */
@@ -119,6 +129,7 @@ static int m_where(lua_State *L) {
 
 static int m_masked_fill_(lua_State *L) {
   lt_tensor *t = lb_check(L, 1), *mask = lb_check(L, 2);
+  lb_check_inplace(L, t, "masked_fill_");
   if (lt_masked_fill_(t, mask, luaL_checknumber(L, 3)) < 0) return lb_error(L, "masked_fill_");
   lua_settop(L, 1);
   return 1;
@@ -127,11 +138,7 @@ static int m_masked_fill_(lua_State *L) {
 static int m_masked_fill(lua_State *L) {
   lt_tensor *t = lb_check(L, 1), *mask = lb_check(L, 2);
   double v = luaL_checknumber(L, 3);
-  lt_tensor **box = lb_newbox(L);
-  if (!(*box = lt_clone(t))) return lb_error(L, "masked_fill");
-  if (lt_masked_fill_(*box, mask, v) < 0) return lb_error(L, "masked_fill");
-  lb_account(L);
-  return 1;
+  LB_RETURN(L, "masked_fill", ag_masked_fill(t, mask, v));
 }
 
 /* ---- reductions ------------------------------------------------------------ */
@@ -148,19 +155,23 @@ static int reduce(lua_State *L) {
   int keepdim = lua_toboolean(L, 3);
   lua_Integer corr = luaL_optinteger(L, 4, 1);
   if (corr < 0) return luaL_argerror(L, 4, "correction must be non-negative");
-  LB_RETURN(L, fname, lt_reduce(op, t, dim, keepdim, (int)corr));
+  LB_RETURN(L, fname, ag_reduce(op, t, dim, keepdim, (int)corr));
 }
 
 /* x:max() -> 0-dim; x:max(dim[, keepdim]) -> values, 1-based indices; x:max(y) -> maximum */
 static int extreme(lua_State *L, lt_reduce_op op, lt_binop elementwise, const char *fname) {
   lt_tensor *t = lb_check(L, 1);
   lt_tensor *other = tensor_arg(L, 2);
-  if (other) LB_RETURN(L, fname, lt_binary(elementwise, t, other));
-  if (lua_isnoneornil(L, 2)) LB_RETURN(L, fname, lt_reduce(op, t, -1, 0, 0));
+  if (other) LB_RETURN(L, fname, ag_binary(elementwise, t, other));
+  if (lua_isnoneornil(L, 2)) LB_RETURN(L, fname, ag_reduce(op, t, -1, 0, 0));
   int dim = lb_dim(L, 2, t->ndim, 0), keepdim = lua_toboolean(L, 3);
   lt_tensor **vbox = lb_newbox(L), **ibox = lb_newbox(L);
-  if (lt_reduce_with_index(op, t, dim, keepdim, vbox, ibox) < 0) return lb_error(L, fname);
-  lt_binary_scalar_(LT_ADD, *ibox, 1);
+  if (ag_reduce_with_index(op, t, dim, keepdim, vbox, ibox) < 0) return lb_error(L, fname);
+  /* 1-based positions in a new tensor: the 0-based one may be saved for backward */
+  lt_tensor *zero_based = *ibox;
+  *ibox = lt_binary_scalar(LT_ADD, zero_based, 1, 1, 0);
+  lt_release(zero_based);
+  if (!*ibox) return lb_error(L, fname);
   lb_account(L);
   return 2;
 }
@@ -183,14 +194,14 @@ static int softmax_like(lua_State *L, int log_, const char *fname) {
   lt_tensor *t = lb_check(L, 1);
   if (lua_isnoneornil(L, 2)) return luaL_error(L, "%s: the dimension is required (e.g. %s(-1) for the last)", fname, fname);
   int dim = lb_dim(L, 2, t->ndim, 0);
-  LB_RETURN(L, fname, lt_softmax(t, dim, log_));
+  LB_RETURN(L, fname, ag_softmax(t, dim, log_));
 }
 static int m_softmax(lua_State *L) { return softmax_like(L, 0, "softmax"); }
 static int m_log_softmax(lua_State *L) { return softmax_like(L, 1, "log_softmax"); }
 
 /* ---- linear algebra -------------------------------------------------------- */
 static const struct { const char *name; lt_tensor *(*fn)(lt_tensor *, lt_tensor *); } products[] = {
-    {"matmul", lt_matmul}, {"mm", lt_mm}, {"bmm", lt_bmm}, {"dot", lt_dot}};
+    {"matmul", ag_matmul}, {"mm", ag_mm}, {"bmm", ag_bmm}, {"dot", ag_dot}};
 
 static int product(lua_State *L) {
   int k = (int)lua_tointeger(L, lua_upvalueindex(1));
@@ -219,7 +230,7 @@ static const luaL_Reg methods[] = {
 
 static int unm(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
-  LB_RETURN(L, "neg", lt_unary(LT_NEG, t));
+  LB_RETURN(L, "neg", ag_unary(LT_NEG, t));
 }
 
 void lb_open_ops(lua_State *L, int mt_methods, int module) {

@@ -1,4 +1,5 @@
 /* l_tensor.c -- the lunet.Tensor userdata: boxes, creation, shape and conversion */
+#include "autograd.h"
 #include "l_tensor.h"
 #include "version.h"
 #include <math.h>
@@ -136,8 +137,8 @@ lt_dtype lb_optdtype(lua_State *L, int arg, lt_dtype def) {
   lua_pushnil(L);
   while (lua_next(L, arg)) {
     const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-    if (!key || strcmp(key, "dtype") != 0)
-      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s' (expected dtype)", key ? key : "?"));
+    if (!key || (strcmp(key, "dtype") != 0 && strcmp(key, "requires_grad") != 0))
+      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s' (expected dtype or requires_grad)", key ? key : "?"));
     lua_pop(L, 1);
   }
   lt_dtype dt = def;
@@ -149,6 +150,14 @@ lt_dtype lb_optdtype(lua_State *L, int arg, lt_dtype def) {
   }
   lua_pop(L, 1);
   return dt;
+}
+
+void lb_apply_requires_grad(lua_State *L, int arg, lt_tensor *t, const char *fname) {
+  if (lua_type(L, arg) != LUA_TTABLE) return;
+  lua_getfield(L, arg, "requires_grad");
+  int on = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (on && lt_set_requires_grad(t, 1) < 0) lb_error(L, fname);
 }
 
 lt_tensor *lb_tensorish(lua_State *L, int arg, lt_dtype number_dtype) {
@@ -168,6 +177,15 @@ void lb_pushvalue(lua_State *L, const lt_tensor *t, const int64_t *idx) {
 }
 
 /* ---- creation -------------------------------------------------------------- */
+/* the end of every creation function: errors, {requires_grad = true} from
+   the options at optarg, and the GC's accounting */
+static int created(lua_State *L, lt_tensor **box, int optarg, const char *fname) {
+  if (!*box) return lb_error(L, fname);
+  lb_apply_requires_grad(L, optarg, *box, fname);
+  lb_account(L);
+  return 1;
+}
+
 /* zeros(2, 3), zeros{2, 3}, zeros(2, 3, {dtype = "float64"}) */
 static int make_filled(lua_State *L, int kind, const char *fname) {
   int64_t shape[LT_MAX_DIM];
@@ -176,10 +194,8 @@ static int make_filled(lua_State *L, int kind, const char *fname) {
   lt_dtype dt = lb_optdtype(L, last + 1, LT_FLOAT32);
   lt_tensor **box = lb_newbox(L);
   *box = kind == 0 ? lt_zeros(dt, n, shape) : lt_empty(dt, n, shape);
-  if (!*box) return lb_error(L, fname);
-  if (kind == 1) lt_fill_(*box, 1);
-  lb_account(L);
-  return 1;
+  if (*box && kind == 1) lt_fill_(*box, 1);
+  return created(L, box, last + 1, fname);
 }
 
 /* full({2, 3}, value[, opts]): the dtype follows the value, as in PyTorch */
@@ -191,10 +207,8 @@ static int l_full(lua_State *L) {
   double v = luaL_checknumber(L, 2);
   lt_dtype dt = lb_optdtype(L, 3, lua_isinteger(L, 2) ? LT_INT64 : LT_FLOAT32);
   lt_tensor **box = lb_newbox(L);
-  if (!(*box = lt_empty(dt, n, shape))) return lb_error(L, "full");
-  lt_fill_(*box, v);
-  lb_account(L);
-  return 1;
+  if ((*box = lt_empty(dt, n, shape))) lt_fill_(*box, v);
+  return created(L, box, 3, "full");
 }
 static int l_zeros(lua_State *L) { return make_filled(L, 0, "zeros"); }
 static int l_ones(lua_State *L) { return make_filled(L, 1, "ones"); }
@@ -213,8 +227,7 @@ static int make_random(lua_State *L, int kind, const char *fname) {
   if (!(*box = lt_empty(dt, n, shape))) return lb_error(L, fname);
   int rc = kind == 0 ? lt_rand_(*box, 0, 1) : kind == 1 ? lt_randn_(*box, 0, 1) : lt_randint_(*box, lo, hi);
   if (rc < 0) return lb_error(L, fname);
-  lb_account(L);
-  return 1;
+  return created(L, box, last + 1, fname);
 }
 static int l_rand(lua_State *L) { return make_random(L, 0, "rand"); }
 static int l_randn(lua_State *L) { return make_random(L, 1, "randn"); }
@@ -237,8 +250,7 @@ static int make_like(lua_State *L, int kind, const char *fname) {
   case 5: rc = lt_randn_(*box, 0, 1); break;
   }
   if (rc < 0) return lb_error(L, fname);
-  lb_account(L);
-  return 1;
+  return created(L, box, vi ? 3 : 2, fname);
 }
 static int l_zeros_like(lua_State *L) { return make_like(L, 0, "zeros_like"); }
 static int l_ones_like(lua_State *L) { return make_like(L, 1, "ones_like"); }
@@ -258,14 +270,18 @@ static int l_arange(lua_State *L) {
   if (nargs == 1) end = lua_tonumber(L, 1);
   else { start = lua_tonumber(L, 1); end = lua_tonumber(L, 2); if (nargs == 3) step = lua_tonumber(L, 3); }
   lt_dtype dt = lb_optdtype(L, nargs + 1, all_int ? LT_INT64 : LT_FLOAT32);
-  LB_RETURN(L, "arange", lt_arange(dt, start, end, step));
+  lt_tensor **box = lb_newbox(L);
+  *box = lt_arange(dt, start, end, step);
+  return created(L, box, nargs + 1, "arange");
 }
 
 static int l_linspace(lua_State *L) {
   double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
   lua_Integer n = luaL_checkinteger(L, 3);
   lt_dtype dt = lb_optdtype(L, 4, LT_FLOAT32);
-  LB_RETURN(L, "linspace", lt_linspace(dt, a, b, n));
+  lt_tensor **box = lb_newbox(L);
+  *box = lt_linspace(dt, a, b, n);
+  return created(L, box, 4, "linspace");
 }
 
 static int l_eye(lua_State *L) {
@@ -275,7 +291,9 @@ static int l_eye(lua_State *L) {
   if (lua_type(L, 2) == LUA_TNUMBER) { m = luaL_checkinteger(L, 2); opt = 3; }
   if (n < 0 || m < 0) return luaL_error(L, "eye: sizes must be non-negative, got %I x %I", n, m);
   lt_dtype dt = lb_optdtype(L, opt, LT_FLOAT32);
-  LB_RETURN(L, "eye", lt_eye(dt, n, m));
+  lt_tensor **box = lb_newbox(L);
+  *box = lt_eye(dt, n, m);
+  return created(L, box, opt, "eye");
 }
 
 static int l_randperm(lua_State *L) {
@@ -357,9 +375,7 @@ static int l_tensor(lua_State *L) {
     if (!c) return lb_error(L, "tensor");
     *box = lt_to(c, dt);
     lt_release(c);
-    if (!*box) return lb_error(L, "tensor");
-    lb_account(L);
-    return 1;
+    return created(L, box, 2, "tensor");
   }
   if (lua_type(L, 1) == LUA_TNUMBER) {
     lt_dtype dt = lb_optdtype(L, 2, lua_isinteger(L, 1) ? LT_INT64 : LT_FLOAT32);
@@ -367,7 +383,7 @@ static int l_tensor(lua_State *L) {
     if (!(*box = lt_empty(dt, 0, NULL))) return lb_error(L, "tensor");
     if (lua_isinteger(L, 1)) lt_set_i64(*box, NULL, lua_tointeger(L, 1));
     else lt_set(*box, NULL, lua_tonumber(L, 1));
-    return 1;
+    return created(L, box, 2, "tensor");
   }
   luaL_checktype(L, 1, LUA_TTABLE);
   int ndim = 0, isint = 1;
@@ -380,8 +396,7 @@ static int l_tensor(lua_State *L) {
   lt_tensor **box = lb_newbox(L);
   if (!(*box = lt_empty(dt, ndim, shape))) return lb_error(L, "tensor");
   fill_from_table(L, 1, 0, ndim, shape, *box, pos);
-  lb_account(L);
-  return 1;
+  return created(L, box, 2, "tensor");
 }
 
 /* ---- geometry -------------------------------------------------------------- */
@@ -441,7 +456,7 @@ static int reshape_like(lua_State *L, int view) {
     }
   }
   const char *fname = view ? "view" : "reshape";
-  LB_RETURN(L, fname, view ? lt_view(t, n, shape) : lt_reshape(t, n, shape));
+  LB_RETURN(L, fname, view ? ag_view(t, n, shape) : ag_reshape(t, n, shape));
 }
 static int m_view(lua_State *L) { return reshape_like(L, 1); }
 static int m_reshape(lua_State *L) { return reshape_like(L, 0); }
@@ -450,13 +465,13 @@ static int m_t(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
   if (t->ndim > 2) return luaL_error(L, "t: expected a tensor with at most 2 dimensions, got %d (use transpose)", t->ndim);
   if (t->ndim < 2) { lua_settop(L, 1); return 1; }
-  LB_RETURN(L, "t", lt_transpose(t, 0, 1));
+  LB_RETURN(L, "t", ag_transpose(t, 0, 1));
 }
 
 static int m_transpose(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
   int a = lb_dim(L, 2, t->ndim, 0), b = lb_dim(L, 3, t->ndim, 0);
-  LB_RETURN(L, "transpose", lt_transpose(t, a, b));
+  LB_RETURN(L, "transpose", ag_transpose(t, a, b));
 }
 
 static int m_permute(lua_State *L) {
@@ -478,29 +493,29 @@ static int m_permute(lua_State *L) {
     if (n != t->ndim) return luaL_error(L, "permute: expected %d dimensions, got %d", t->ndim, n);
     for (int i = 0; i < n; i++) dims[i] = lb_dim(L, i + 2, t->ndim, 0);
   }
-  LB_RETURN(L, "permute", lt_permute(t, dims));
+  LB_RETURN(L, "permute", ag_permute(t, dims));
 }
 
 static int m_contiguous(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
-  LB_RETURN(L, "contiguous", lt_contiguous(t));
+  LB_RETURN(L, "contiguous", ag_contiguous(t));
 }
 
 static int m_clone(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
-  LB_RETURN(L, "clone", lt_clone(t));
+  LB_RETURN(L, "clone", ag_clone(t));
 }
 
 static int m_squeeze(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
   int d = lua_isnoneornil(L, 2) ? -1 : lb_dim(L, 2, t->ndim, 0);
-  LB_RETURN(L, "squeeze", lt_squeeze(t, d));
+  LB_RETURN(L, "squeeze", ag_squeeze(t, d));
 }
 
 static int m_unsqueeze(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
   int dim = lb_dim(L, 2, t->ndim, 1);
-  LB_RETURN(L, "unsqueeze", lt_unsqueeze(t, dim));
+  LB_RETURN(L, "unsqueeze", ag_unsqueeze(t, dim));
 }
 
 static int m_expand(lua_State *L) {
@@ -527,7 +542,7 @@ static int m_expand(lua_State *L) {
       shape[n++] = luaL_checkinteger(L, a);
     }
   }
-  LB_RETURN(L, "expand", lt_expand(t, n, shape));
+  LB_RETURN(L, "expand", ag_expand(t, n, shape));
 }
 
 static int m_flatten(lua_State *L) {
@@ -535,13 +550,13 @@ static int m_flatten(lua_State *L) {
   int nd = t->ndim ? t->ndim : 1;
   int s = lua_isnoneornil(L, 2) ? 0 : lb_dim(L, 2, nd, 0);
   int e = lua_isnoneornil(L, 3) ? nd - 1 : lb_dim(L, 3, nd, 0);
-  LB_RETURN(L, "flatten", lt_flatten(t, s, e));
+  LB_RETURN(L, "flatten", ag_flatten(t, s, e));
 }
 
 /* ---- conversion ------------------------------------------------------------ */
 static int convert(lua_State *L, lt_dtype dt, const char *fname) {
   lt_tensor *t = lb_check(L, 1);
-  LB_RETURN(L, fname, lt_to(t, dt));
+  LB_RETURN(L, fname, ag_to(t, dt));
 }
 static int m_float(lua_State *L) { return convert(L, LT_FLOAT32, "float"); }
 static int m_double(lua_State *L) { return convert(L, LT_FLOAT64, "double"); }
@@ -589,19 +604,23 @@ static int m_totable(lua_State *L) {
 /* ---- in-place fills -------------------------------------------------------- */
 static int m_fill_(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
+  lb_check_inplace(L, t, "fill_");
   if (lt_fill_(t, luaL_checknumber(L, 2)) < 0) return lb_error(L, "fill_");
   lua_settop(L, 1);
   return 1;
 }
 
 static int m_zero_(lua_State *L) {
-  if (lt_fill_(lb_check(L, 1), 0) < 0) return lb_error(L, "zero_");
+  lt_tensor *t = lb_check(L, 1);
+  lb_check_inplace(L, t, "zero_");
+  if (lt_fill_(t, 0) < 0) return lb_error(L, "zero_");
   lua_settop(L, 1);
   return 1;
 }
 
 static int m_copy_(lua_State *L) {
   lt_tensor *t = lb_check(L, 1), *src = lb_check(L, 2);
+  lb_check_inplace(L, t, "copy_");
   if (lt_copy_(t, src) < 0) return lb_error(L, "copy_");
   lua_settop(L, 1);
   return 1;
@@ -609,6 +628,7 @@ static int m_copy_(lua_State *L) {
 
 static int random_fill(lua_State *L, int kind, const char *fname) {
   lt_tensor *t = lb_check(L, 1);
+  lb_check_inplace(L, t, fname);
   int rc;
   if (kind == 0) rc = lt_rand_(t, luaL_optnumber(L, 2, 0), luaL_optnumber(L, 3, 1));
   else if (kind == 1) rc = lt_randn_(t, luaL_optnumber(L, 2, 0), luaL_optnumber(L, 3, 1));
@@ -716,6 +736,7 @@ int luaopen_lunet_core(lua_State *L) {
   lua_pop(L, 1);
   lb_open_ops(L, mt_methods, module);
   lb_open_index(L, mt_methods, module);
+  lb_open_autograd(L, mt_methods, module);
   lb_open_data(L, module);
   lb_open_checkpoint(L, module);
   lb_open_nn(L, module);

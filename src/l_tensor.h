@@ -57,6 +57,12 @@ void lb_open_tensor(lua_State *L);   /* metatable and methods (l_tensor.c) */
 void lb_open_ops(lua_State *L, int methods, int module); /* math methods (l_ops.c) */
 void lb_open_index(lua_State *L, int methods, int module); /* indexing (l_index.c) */
 void lb_open_data(lua_State *L, int module);              /* file readers (l_data.c) */
+void lb_open_autograd(lua_State *L, int methods, int module); /* autograd (l_autograd.c) */
+void lb_check_inplace(lua_State *L, lt_tensor *t, const char *fname); /* no in-place writes into a graph */
+int lb_property(lua_State *L, lt_tensor *t, const char *key);  /* x.grad etc.: 1 if pushed */
+int lb_set_property(lua_State *L, lt_tensor *t, const char *key, int value); /* 1 if set */
+/* options.requires_grad at arg applied to a new leaf t */
+void lb_apply_requires_grad(lua_State *L, int arg, lt_tensor *t, const char *fname);
 void lb_open_checkpoint(lua_State *L, int module);        /* safetensors (l_checkpoint.c) */
 void lb_open_nn(lua_State *L, int module);                /* layer kernels (l_nn.c) */
 

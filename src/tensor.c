@@ -103,6 +103,7 @@ static lt_tensor *header(lt_storage *storage, lt_dtype dt, int ndim, const int64
   for (int d = 0; d < ndim; d++) { t->shape[d] = shape[d]; t->stride[d] = stride[d]; }
   t->offset = offset;
   t->storage = storage;
+  t->ag = NULL;
   storage->refcount++;
   return t;
 }
@@ -147,8 +148,11 @@ lt_tensor *lt_zeros(lt_dtype dt, int ndim, const int64_t *shape) {
 
 lt_tensor *lt_retain(lt_tensor *t) { t->refcount++; return t; }
 
+void (*lt_agmeta_free)(struct lt_agmeta *meta);
+
 void lt_release(lt_tensor *t) {
   if (t && --t->refcount == 0) {
+    if (t->ag) lt_agmeta_free(t->ag);
     storage_release(t->storage);
     header_bytes -= sizeof *t;
     free(t);

@@ -26,6 +26,8 @@ typedef struct lt_storage {
   uint32_t version; /* bumped by in-place writes; autograd checks it */
 } lt_storage;
 
+struct lt_agmeta; /* autograd's per-tensor record (autograd.h); NULL for plain tensors */
+
 typedef struct lt_tensor {
   int refcount;
   lt_dtype dtype;
@@ -34,7 +36,12 @@ typedef struct lt_tensor {
   int64_t stride[LT_MAX_DIM]; /* in elements, may be 0 (expanded) */
   int64_t offset;             /* in elements */
   lt_storage *storage;
+  struct lt_agmeta *ag;
 } lt_tensor;
+
+/* set by the autograd layer: frees a tensor's lt_agmeta (the core knows
+   nothing of autograd beyond handing the record back) */
+extern void (*lt_agmeta_free)(struct lt_agmeta *meta);
 
 /* ---- errors ---------------------------------------------------------------- */
 const char *lt_errmsg(void);
@@ -160,6 +167,10 @@ lt_tensor *lt_dot(lt_tensor *a, lt_tensor *b);
 lt_tensor *lt_index_select(lt_tensor *t, int dim, lt_tensor *index);
 lt_tensor *lt_gather(lt_tensor *t, int dim, lt_tensor *index);
 lt_tensor *lt_cat(lt_tensor **ts, int n, int dim);
+/* dst[.., index[i], ..] += src[.., i, ..] along dim (index 1-d), and
+   dst[index[i][j]][j] += src[i][j] for dim 0 and so on; repeated indices add up */
+int lt_index_add_(lt_tensor *dst, int dim, lt_tensor *index, lt_tensor *src);
+int lt_scatter_add_(lt_tensor *dst, int dim, lt_tensor *index, lt_tensor *src);
 lt_tensor *lt_stack(lt_tensor **ts, int n, int dim);
 
 /* ---- threads and floating point (runtime.c) -------------------------------- */

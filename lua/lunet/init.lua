@@ -10,6 +10,8 @@ end
 require "lunet.tensor"(core.Tensor, core._metatable)
 lunet.read_idx = nil -- reached as lunet.data.idx
 lunet.data = require "lunet.data"
+lunet.autograd = require "lunet.autograd"
+lunet.gradcheck = lunet.autograd.gradcheck
 
 -- functional forms of the methods: lunet.exp(x), lunet.matmul(a, b), ...
 -- (in-place methods, ending in "_", stay methods only)

@@ -1,0 +1,76 @@
+-- lunet.autograd: gradient checking (and, later, Lua-defined functions).
+local lunet_core = require "lunet.core"
+
+local autograd = {}
+
+-- the 1-based multi-index of flat position j in a tensor of this shape
+local function unflatten(j, shape)
+  local idx = {}
+  for d = #shape, 1, -1 do
+    idx[d] = (j - 1) % shape[d] + 1
+    j = (j - 1) // shape[d] + 1
+  end
+  return idx
+end
+
+local function get(t, idx) return #idx == 0 and t:item() or t[idx] end
+local function set(t, idx, v) if #idx == 0 then t:fill_(v) else t[idx] = v end end
+
+-- f(inputs) reduced to one number with fixed random weights, so one backward
+-- checks the whole vector-Jacobian product
+local function scalarize(fn, args, weights)
+  local out = fn(table.unpack(args, 1, args.n))
+  if not lunet_core.is_tensor(out) then error("gradcheck: fn must return a tensor, got " .. type(out), 3) end
+  weights[1] = weights[1] or lunet_core.randn(out:shape(), {dtype = "float64"})
+  return (out:double() * weights[1]):sum()
+end
+
+--- gradcheck(fn, inputs [, {eps = 1e-6, atol = 1e-5, rtol = 1e-3}])
+-- inputs is a list of arguments for fn; the float64 tensors among them that
+-- require grad are checked: analytic gradients from backward() against
+-- central finite differences. Returns true, or raises naming the input, the
+-- element and both values.
+function autograd.gradcheck(fn, inputs, opts)
+  opts = opts or {}
+  local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
+  local args = {n = #inputs, table.unpack(inputs)}
+  local checked = {}
+  for i = 1, args.n do
+    local x = args[i]
+    if lunet_core.is_tensor(x) and x.requires_grad then
+      if x:dtype() ~= "float64" then
+        error(string.format("gradcheck: input %d is %s; finite differences need float64", i, x:dtype()), 2)
+      end
+      checked[#checked + 1] = i
+    end
+  end
+  if #checked == 0 then error("gradcheck: no input is a tensor that requires grad", 2) end
+  local weights = {}
+  for _, i in ipairs(checked) do args[i].grad = nil end
+  scalarize(fn, args, weights):backward()
+  for _, i in ipairs(checked) do
+    local x = args[i]
+    local analytic = x.grad and x.grad:clone() or lunet_core.zeros_like(x)
+    local shape = x:shape()
+    for j = 1, x:numel() do
+      local idx = unflatten(j, shape)
+      local numeric = lunet_core.no_grad(function()
+        local v = get(x, idx)
+        set(x, idx, v + eps)
+        local fp = scalarize(fn, args, weights):item()
+        set(x, idx, v - eps)
+        local fm = scalarize(fn, args, weights):item()
+        set(x, idx, v)
+        return (fp - fm) / (2 * eps)
+      end)
+      local a = get(analytic, idx)
+      if not (math.abs(a - numeric) <= atol + rtol * math.abs(numeric)) then
+        error(string.format("gradcheck: input %d, element {%s}: analytic %.8g, numeric %.8g",
+                            i, table.concat(idx, ", "), a, numeric), 2)
+      end
+    end
+  end
+  return true
+end
+
+return autograd
