@@ -3,6 +3,7 @@
  * that take part in a graph. */
 #include "autograd.h"
 #include "l_tensor.h"
+#include <stdlib.h>
 #include <string.h>
 
 void lb_check_inplace(lua_State *L, lt_tensor *t, const char *fname) {
@@ -101,12 +102,90 @@ static int l_set_grad_enabled(lua_State *L) {
 
 static int l_is_grad_enabled(lua_State *L) { lua_pushboolean(L, lt_grad_enabled()); return 1; }
 
+/* ---- functions defined in Lua ------------------------------------------------
+   The node keeps a registry reference to a Lua function g -> gradients and the
+   state to call it in; the reference goes when the node does. */
+typedef struct { lua_State *L; int ref; } lua_backward;
+
+static void free_lua_backward(void *p) {
+  lua_backward *lb = p;
+  luaL_unref(lb->L, LUA_REGISTRYINDEX, lb->ref);
+  free(lb);
+}
+
+static int bw_lua(lt_node *n, lt_tensor *g, lt_tensor **gin) {
+  lua_backward *lb = n->ctx;
+  lua_State *L = lb->L;
+  int top = lua_gettop(L);
+  if (!lua_checkstack(L, n->ninputs + 4)) return lt_seterr("Lua stack overflow");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lb->ref);
+  lt_tensor **box = lb_newbox(L);
+  *box = lt_retain(g);
+  if (lua_pcall(L, 1, n->ninputs, 0) != LUA_OK) {
+    lt_seterr("%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in backward");
+    lua_settop(L, top);
+    return -1;
+  }
+  for (int k = 0; k < n->ninputs; k++) {
+    int at = top + 1 + k;
+    if (!n->needs[k] || lua_isnil(L, at)) continue;
+    lt_tensor **gb = luaL_testudata(L, at, LB_TENSOR);
+    if (!gb || !*gb) {
+      lt_seterr("backward returned a %s for input %d; expected a tensor or nil", luaL_typename(L, at), k + 1);
+      lua_settop(L, top);
+      return -1;
+    }
+    gin[k] = lt_retain(*gb);
+  }
+  lua_settop(L, top);
+  return 0;
+}
+
+/* record_function(out, {inputs...}, backward [, name]): out gets a node whose
+   gradients come from backward(g), one per entry of inputs */
+static int l_record_function(lua_State *L) {
+  lt_tensor *out = lb_check(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  const char *name = luaL_optstring(L, 4, "FunctionBackward");
+  int n = (int)luaL_len(L, 2);
+  if (out->ag && out->ag->grad_fn) return luaL_argerror(L, 1, "the output already has a grad_fn (run forward under no_grad)");
+  lt_tensor **ins = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *ins, 0);
+  for (int k = 0; k < n; k++) {
+    lua_rawgeti(L, 2, k + 1);
+    ins[k] = lb_test(L, -1); /* non-tensor arguments get no gradient */
+    lua_pop(L, 1);
+  }
+  lua_backward *lb = malloc(sizeof *lb);
+  if (!lb) return luaL_error(L, "record_function: out of memory");
+  int err;
+  lt_node *node = lt_record(out, "FunctionBackward", bw_lua, n, ins, &err);
+  if (err) { free(lb); return lb_error(L, "record_function"); }
+  if (!node) { free(lb); lua_settop(L, 1); return 1; } /* nothing requires grad */
+  /* the name lives in a registry table of names, so the node's pointer stays valid */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, "lunet.function_names");
+  lua_pushstring(L, name);
+  lua_pushvalue(L, -1);
+  lua_rawset(L, -3);
+  lua_getfield(L, -1, name);
+  node->name = lua_tostring(L, -1);
+  lua_pop(L, 2);
+  lb->L = L;
+  lua_pushvalue(L, 3);
+  lb->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  node->ctx = lb;
+  node->ctx_free = free_lua_backward;
+  lua_settop(L, 1);
+  return 1;
+}
+
 static const luaL_Reg methods[] = {
     {"requires_grad_", m_requires_grad_}, {"detach", m_detach}, {"backward", m_backward}, {NULL, NULL}};
 
 static const luaL_Reg module_fns[] = {
     {"no_grad", l_no_grad}, {"enable_grad", l_enable_grad},
-    {"set_grad_enabled", l_set_grad_enabled}, {"is_grad_enabled", l_is_grad_enabled}, {NULL, NULL}};
+    {"set_grad_enabled", l_set_grad_enabled}, {"is_grad_enabled", l_is_grad_enabled},
+    {"_record_function", l_record_function}, {NULL, NULL}};
 
 void lb_open_autograd(lua_State *L, int mt_methods, int module) {
   lt_autograd_init();

@@ -1,4 +1,4 @@
--- lunet.autograd: gradient checking (and, later, Lua-defined functions).
+-- lunet.autograd: differentiable functions written in Lua, and gradient checking.
 local lunet_core = require "lunet.core"
 
 local autograd = {}
@@ -71,6 +71,44 @@ function autograd.gradcheck(fn, inputs, opts)
     end
   end
   return true
+end
+
+--- Function{forward = f, backward = g [, name = "MyOp"]}
+-- A differentiable function written in Lua. forward(ctx, ...) runs without
+-- recording and returns one tensor; backward(ctx, grad) returns one gradient
+-- (or nil) per argument of forward, in order. ctx:save_for_backward(...)
+-- keeps tensors (detached) and ctx.saved_tensors gives them back; any other
+-- field of ctx may hold plain values.
+local Context = {}
+Context.__index = Context
+
+function Context:save_for_backward(...)
+  local saved = table.pack(...)
+  for i = 1, saved.n do
+    if lunet_core.is_tensor(saved[i]) then saved[i] = saved[i]:detach() end
+  end
+  self.saved_tensors = saved
+end
+
+function autograd.Function(def)
+  if type(def) ~= "table" or type(def.forward) ~= "function" or type(def.backward) ~= "function" then
+    error("Function: expected a table with forward and backward functions", 2)
+  end
+  local name = def.name or "FunctionBackward"
+  return setmetatable({}, {
+    __name = "lunet.autograd.Function",
+    __call = function(_, ...)
+      local args = table.pack(...)
+      local ctx = setmetatable({}, Context)
+      local out = lunet_core.no_grad(def.forward, ctx, ...)
+      if not lunet_core.is_tensor(out) then
+        error(name .. ": forward must return a tensor, got " .. type(out), 2)
+      end
+      local inputs = {}
+      for i = 1, args.n do inputs[i] = args[i] == nil and false or args[i] end
+      return lunet_core._record_function(out, inputs, function(g) return def.backward(ctx, g) end, name)
+    end,
+  })
 end
 
 return autograd

@@ -197,3 +197,31 @@ describe("the backward engine", function()
     collectgarbage()
   end)
 end)
+
+describe("functions written in Lua", function()
+  local Cube = lunet.autograd.Function{
+    name = "CubeBackward",
+    forward = function(ctx, x, k) ctx:save_for_backward(x); ctx.k = k; return x ^ 3 * k end,
+    backward = function(ctx, g) local x = ctx.saved_tensors[1]; return g * 3 * x ^ 2 * ctx.k, nil end,
+  }
+  check("a custom function inside a graph", function(a) return Cube(a, 2):sin() * a end, {leaf(4)})
+
+  it("names its node and records nothing when no input requires grad", function()
+    T.eq(Cube(leaf(2), 1).grad_fn, "CubeBackward")
+    T.eq(Cube(lunet.ones(2), 1).requires_grad, false)
+  end)
+
+  it("reports errors and wrong gradients from a Lua backward", function()
+    local x = leaf(3)
+    local Boom = lunet.autograd.Function{forward = function(ctx, a) return a * 1 end,
+                                         backward = function() error("boom") end}
+    T.errors(function() Boom(x):sum():backward() end, "boom")
+    local Wrong = lunet.autograd.Function{forward = function(ctx, a) return a * 1 end,
+                                          backward = function() return lunet.ones(5) end}
+    T.errors(function() Wrong(x):sum():backward() end, "returned a gradient of shape 5 for input 1 of shape 3")
+    local NotTensor = lunet.autograd.Function{forward = function(ctx, a) return a * 1 end,
+                                              backward = function() return "x" end}
+    T.errors(function() NotTensor(x):sum():backward() end, "expected a tensor or nil")
+    T.errors(function() lunet.autograd.Function{forward = 1} end, "expected a table with forward and backward")
+  end)
+end)
