@@ -182,7 +182,8 @@ lt_tensor *ag_binary_scalar(lt_binop op, lt_tensor *a, double s, int scalar_is_i
 /* which unary backward needs the input x (1), the output y (2), or neither */
 static int unary_needs(lt_unop op) {
   switch (op) {
-  case LT_LOG: case LT_ABS: case LT_RELU: case LT_SIN: case LT_COS: case LT_LOG1P: case LT_SQUARE: return 1;
+  case LT_LOG: case LT_ABS: case LT_RELU: case LT_SIN: case LT_COS: case LT_LOG1P: case LT_SQUARE:
+  case LT_ERF: return 1;
   case LT_EXP: case LT_SQRT: case LT_TANH: case LT_SIGMOID: case LT_EXPM1: case LT_RSQRT: case LT_RECIPROCAL: return 2;
   default: return 0;
   }
@@ -207,6 +208,9 @@ static int bw_unary(lt_node *n, lt_tensor *g, lt_tensor **gin) {
   case LT_RSQRT: OUT(gin[0], MUL(g, K(SMUL(K(MUL(y, K(MUL(y, y)))), -0.5)))); break;
   case LT_RECIPROCAL: OUT(gin[0], MUL(g, K(lt_unary(LT_NEG, K(MUL(y, y)))))); break;
   case LT_SQUARE: OUT(gin[0], MUL(g, K(SMUL(x, 2)))); break;
+  case LT_ERF: /* 2 / sqrt(pi) exp(-x^2) */
+    OUT(gin[0], MUL(g, K(SMUL(K(lt_unary(LT_EXP, K(lt_unary(LT_NEG, K(MUL(x, x)))))), 1.1283791670955126))));
+    break;
   default: break; /* floor, ceil, round, sign: zero gradient */
   }
   drop(&sc);
@@ -221,7 +225,7 @@ lt_tensor *ag_unary(lt_unop op, lt_tensor *a) {
                                 "AbsBackward", "TanhBackward", "SigmoidBackward", "ReluBackward",
                                 "SinBackward", "CosBackward", "Log1pBackward", "Expm1Backward",
                                 "FloorBackward", "CeilBackward", "RoundBackward", "SignBackward",
-                                "RsqrtBackward", "ReciprocalBackward", "SquareBackward"};
+                                "RsqrtBackward", "ReciprocalBackward", "SquareBackward", "ErfBackward"};
   lt_tensor *out = lt_unary(op, a);
   lt_node *node = record(&out, names[op], bw_unary, 1, &a);
   if (!node) return out;

@@ -18,7 +18,7 @@ static const char *binop_names[] = {"add", "sub", "mul", "div", "pow", "remainde
                                     "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge"};
 static const char *unop_names[] = {"neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
                                    "relu", "sin", "cos", "log1p", "expm1", "floor", "ceil",
-                                   "round", "sign", "rsqrt", "reciprocal", "square"};
+                                   "round", "sign", "rsqrt", "reciprocal", "square", "erf"};
 const char *lt_binop_name(lt_binop op) { return binop_names[op]; }
 const char *lt_unop_name(lt_unop op) { return unop_names[op]; }
 
@@ -299,6 +299,7 @@ static double sigmoid_d(double x) { /* never exp of a large positive number */
     case LT_RSQRT: LOOP1(T, 1 / sqrt(x)); break;                                  \
     case LT_RECIPROCAL: LOOP1(T, 1 / x); break;                                   \
     case LT_SQUARE: LOOP1(T, x * x); break;                                       \
+    case LT_ERF: LOOP1(T, erf(x)); break;                                         \
     case OP_CLAMP:                      \
       LOOP1(T, x < lo ? lo : (x > hi ? hi : x)); break;                           \
     }                                                                             \

@@ -128,7 +128,7 @@ typedef enum {
 typedef enum {
   LT_NEG, LT_EXP, LT_LOG, LT_SQRT, LT_ABS, LT_TANH, LT_SIGMOID, LT_RELU, LT_SIN, LT_COS,
   LT_LOG1P, LT_EXPM1, LT_FLOOR, LT_CEIL, LT_ROUND, LT_SIGN, LT_RSQRT, LT_RECIPROCAL,
-  LT_SQUARE, LT_UNARY_COUNT
+  LT_SQUARE, LT_ERF, LT_UNARY_COUNT
 } lt_unop;
 
 int lt_broadcast_shape(const lt_tensor *a, const lt_tensor *b, int *ndim, int64_t *shape);

@@ -31,7 +31,7 @@ describe("gradients of pointwise ops", function()
   check("maximum, minimum", function(x, y) return x:maximum(y) + x:minimum(y) * 2 end, {a, b})
   check("atan2", function(x, y) return x:atan2(y) end, {a, p})
   check("remainder", function(x, y) return x % y end, {a, p})
-  for _, op in ipairs{"neg", "exp", "tanh", "sigmoid", "sin", "cos", "expm1", "square", "abs", "relu"} do
+  for _, op in ipairs{"neg", "exp", "tanh", "sigmoid", "sin", "cos", "expm1", "square", "abs", "relu", "erf"} do
     check(op, function(x) return x[op](x) end, {a})
   end
   for _, op in ipairs{"log", "sqrt", "log1p", "rsqrt", "reciprocal"} do

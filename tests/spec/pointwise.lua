@@ -777,3 +777,10 @@ describe("vectorised float32 exp and sigmoid", function()
     T.truthy(s[6] ~= s[6], "sigmoid(nan) is nan")
   end)
 end)
+
+describe("erf", function()
+  it("matches known values and is odd", function()
+    T.values(lunet.tensor({0, 0.5, 1, -2, 3}, {dtype = "float64"}):erf(),
+             {0, 0.52049987781304654, 0.84270079294971487, -0.99532226501895273, 0.99997790950300136}, 1e-15)
+  end)
+end)
