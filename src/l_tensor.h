@@ -65,5 +65,6 @@ int lb_set_property(lua_State *L, lt_tensor *t, const char *key, int value); /* 
 void lb_apply_requires_grad(lua_State *L, int arg, lt_tensor *t, const char *fname);
 void lb_open_checkpoint(lua_State *L, int module);        /* safetensors (l_checkpoint.c) */
 void lb_open_nn(lua_State *L, int module);                /* layer kernels (l_nn.c) */
+void lb_open_optim(lua_State *L, int module);             /* optimizer updates (l_optim.c) */
 
 #endif
