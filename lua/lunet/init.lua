@@ -12,6 +12,8 @@ lunet.read_idx = nil -- reached as lunet.data.idx
 lunet.data = require "lunet.data"
 lunet.autograd = require "lunet.autograd"
 lunet.gradcheck = lunet.autograd.gradcheck
+lunet.nn = require "lunet.nn"
+lunet.optim = require "lunet.optim"
 
 -- functional forms of the methods: lunet.exp(x), lunet.matmul(a, b), ...
 -- (in-place methods, ending in "_", stay methods only)

@@ -1,0 +1,2 @@
+-- lunet.nn.rnn: installs its layers into the nn table it is given (being written)
+return function(nn) end

@@ -1,0 +1,2 @@
+-- lunet.optim: optimizers, schedulers and gradient clipping (being written)
+return {}
