@@ -4,44 +4,10 @@
  * converts dtypes (autograd.c), so a backward returns gradients in the
  * output's shape whenever the input was broadcast.
  */
-#include "autograd.h"
+#include "ag_util.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- helpers for backward functions: K(expr) keeps a temporary and jumps
-   to fail on error; every kept tensor is released at the end ------------------ */
-typedef struct { lt_tensor *t[32]; int n; } scope;
-
-static lt_tensor *keep(scope *s, lt_tensor *t) {
-  if (!t) return NULL;
-  if (s->n == (int)(sizeof s->t / sizeof s->t[0])) {
-    lt_release(t);
-    lt_seterr("too many temporaries in one backward");
-    return NULL;
-  }
-  return s->t[s->n++] = t;
-}
-static void drop(scope *s) { for (int k = 0; k < s->n; k++) lt_release(s->t[k]); s->n = 0; }
-#define K(expr) K_(expr, __COUNTER__)
-#define K_(expr, c) K__(expr, c)
-#define K__(expr, c) ({ lt_tensor *k_##c = keep(&sc, (expr)); if (!k_##c) goto fail; k_##c; })
-#define OUT(slot, expr) do { if (!((slot) = (expr))) goto fail; } while (0)
-#define MUL(a, b) lt_binary(LT_MUL, a, b)
-#define DIV(a, b) lt_binary(LT_DIV, a, b)
-#define SUB(a, b) lt_binary(LT_SUB, a, b)
-#define ADD(a, b) lt_binary(LT_ADD, a, b)
-#define SMUL(a, s) lt_binary_scalar(LT_MUL, a, s, 0, 0)
-
-/* record a node; on failure out is released and NULL returned through *out */
-static lt_node *record(lt_tensor **out, const char *name, lt_backward_fn fn, int n, lt_tensor *const *in) {
-  int err;
-  lt_node *node = lt_record(*out, name, fn, n, in, &err);
-  if (err) { lt_release(*out); *out = NULL; }
-  return node;
-}
-
-static lt_tensor *fail_out(lt_tensor *out) { lt_release(out); return NULL; }
 
 /* mask of g's dtype: 1 where cond holds */
 static lt_tensor *as_float_mask(lt_tensor *m, lt_dtype dt) { return lt_to(m, dt); }
