@@ -52,11 +52,16 @@ static int check_ndim(lt_tensor *a, lt_tensor *b, int nd) {
   return 0;
 }
 
-/* c (m x n, contiguous, same dtype) = a (m x k) @ b (k x n) */
-static int gemm_into(lt_tensor *c, lt_tensor *a, lt_tensor *b) {
+/* c (m x n, contiguous, same dtype) = beta c + a (m x k) @ b (k x n);
+   beta is 0 or 1 for int64 */
+static int gemm_into(lt_tensor *c, lt_tensor *a, lt_tensor *b, double beta) {
   int64_t m = a->shape[0], k = a->shape[1], n = b->shape[1];
   if (m == 0 || n == 0) return 0;
-  if (k == 0) { memset(lt_data(c), 0, (size_t)(m * n) * lt_dtype_size(c->dtype)); return 0; }
+  if (k == 0) {
+    if (beta == 0) memset(lt_data(c), 0, (size_t)(m * n) * lt_dtype_size(c->dtype));
+    else if (beta != 1) return lt_binary_scalar_(LT_MUL, c, beta);
+    return 0;
+  }
   if (c->dtype == LT_INT64) {
     int64_t *o = lt_data(c);
     const int64_t *A = lt_data(a), *B = lt_data(b);
@@ -64,7 +69,7 @@ static int gemm_into(lt_tensor *c, lt_tensor *a, lt_tensor *b) {
       for (int64_t j = 0; j < n; j++) {
         int64_t s = 0;
         for (int64_t p = 0; p < k; p++) s += A[i * a->stride[0] + p * a->stride[1]] * B[p * b->stride[0] + j * b->stride[1]];
-        o[i * n + j] = s;
+        o[i * n + j] = beta == 0 ? s : o[i * n + j] + s;
       }
     return 0;
   }
@@ -73,10 +78,10 @@ static int gemm_into(lt_tensor *c, lt_tensor *a, lt_tensor *b) {
   if (as_blas(b, &ob) < 0) { lt_release(oa.t); return -1; }
   if (c->dtype == LT_FLOAT32)
     cblas_sgemm(CblasRowMajor, oa.trans, ob.trans, (int)m, (int)n, (int)k, 1.0f, lt_data(oa.t),
-                (int)oa.ld, lt_data(ob.t), (int)ob.ld, 0.0f, lt_data(c), (int)n);
+                (int)oa.ld, lt_data(ob.t), (int)ob.ld, (float)beta, lt_data(c), (int)n);
   else
     cblas_dgemm(CblasRowMajor, oa.trans, ob.trans, (int)m, (int)n, (int)k, 1.0, lt_data(oa.t),
-                (int)oa.ld, lt_data(ob.t), (int)ob.ld, 0.0, lt_data(c), (int)n);
+                (int)oa.ld, lt_data(ob.t), (int)ob.ld, beta, lt_data(c), (int)n);
   lt_release(oa.t);
   lt_release(ob.t);
   return 0;
@@ -104,10 +109,24 @@ lt_tensor *lt_mm(lt_tensor *a, lt_tensor *b) {
   lt_tensor *ca, *cb;
   if (promote_pair(a, b, &ca, &cb) < 0) return NULL;
   lt_tensor *c = lt_empty(ca->dtype, 2, (int64_t[]){a->shape[0], b->shape[1]});
-  if (c && gemm_into(c, ca, cb) < 0) { lt_release(c); c = NULL; }
+  if (c && gemm_into(c, ca, cb, 0) < 0) { lt_release(c); c = NULL; }
   lt_release(ca);
   lt_release(cb);
   return c;
+}
+
+int lt_addmm_(lt_tensor *c, lt_tensor *a, lt_tensor *b, double beta) {
+  char sc[128];
+  if (check_ndim(a, b, 2) < 0 || check_mm(a, b, 1, 0) < 0) return -1;
+  if (too_big(a, b)) return lt_seterr("matrix dimensions above 2^31-1 are not supported");
+  if (c->ndim != 2 || c->shape[0] != a->shape[0] || c->shape[1] != b->shape[1] || !lt_is_contiguous(c))
+    return lt_seterr("addmm_: result %s must be a contiguous %lldx%lld matrix",
+                     lt_shape_str(c->ndim, c->shape, sc, sizeof sc), (long long)a->shape[0],
+                     (long long)b->shape[1]);
+  if (a->dtype != c->dtype || b->dtype != c->dtype || !lt_is_float(c->dtype))
+    return lt_seterr("addmm_: operands must all be float32 or all float64");
+  if (lt_check_writable(c) < 0) return -1;
+  return gemm_into(c, a, b, beta);
 }
 
 lt_tensor *lt_bmm(lt_tensor *a, lt_tensor *b) {
@@ -127,7 +146,7 @@ lt_tensor *lt_bmm(lt_tensor *a, lt_tensor *b) {
   lt_tensor *c = lt_empty(ca->dtype, 3, (int64_t[]){nb, a->shape[1], b->shape[2]});
   for (int64_t i = 0; c && i < nb; i++) {
     lt_tensor *ai = lt_select(ca, 0, i), *bi = lt_select(cb, 0, i), *ci = lt_select(c, 0, i);
-    int rc = (ai && bi && ci) ? gemm_into(ci, ai, bi) : -1;
+    int rc = (ai && bi && ci) ? gemm_into(ci, ai, bi, 0) : -1;
     lt_release(ai); lt_release(bi); lt_release(ci);
     if (rc < 0) { lt_release(c); c = NULL; }
   }

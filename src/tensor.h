@@ -158,6 +158,8 @@ lt_tensor *lt_softmax(lt_tensor *t, int dim, int log);
 
 /* ---- linear algebra (blas.c) ----------------------------------------------- */
 lt_tensor *lt_mm(lt_tensor *a, lt_tensor *b);
+/* c = beta c + a @ b into c (2-d, contiguous, all one float dtype) */
+int lt_addmm_(lt_tensor *c, lt_tensor *a, lt_tensor *b, double beta);
 lt_tensor *lt_bmm(lt_tensor *a, lt_tensor *b);
 lt_tensor *lt_matmul(lt_tensor *a, lt_tensor *b);
 lt_tensor *lt_dot(lt_tensor *a, lt_tensor *b);
