@@ -92,3 +92,35 @@ valgrind:
 
 clean:
 	rm -rf build build-san build-vg lunet
+
+# ---- fuzzing: each tests/fuzz/fuzz_<name>.c is a libFuzzer target over the C
+# core (clang, ASan + UBSan; needs `apt-get install -y clang libomp-dev`), run
+# for FUZZ_SECONDS from the seeds in tests/fuzz/corpus/<name>/ with
+# tests/fuzz/<name>.dict when there is one. New inputs go to
+# $(FUZZ_BUILD)/corpus/<name>/ and crashes to $(FUZZ_BUILD)/<name>-crash-*, so
+# the tree stays as it is. To keep a crash as a regression test, fix it and
+# copy the input into tests/fuzz/corpus/<name>/: the C test of <name> replays
+# every seed there. FUZZ_ARGS passes more libFuzzer options (-jobs=4, or
+# -runs=0 to replay the corpus once without fuzzing).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(wildcard src/*.h)
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs $(FUZZ_CC): apt-get install -y clang libomp-dev"; exit 1; }
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(BASE) -o $@ $< $(CORE_SRC) $(LIBS)
+
+.PHONY: fuzz
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+	  name=$${f#$(FUZZ_BUILD)/fuzz_}; mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
+	  dict=; [ -f tests/fuzz/$$name.dict ] && dict=-dict=tests/fuzz/$$name.dict; \
+	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+	  LUNET_CACHE_MB=0 $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 $$dict \
+	    -artifact_prefix=$(FUZZ_BUILD)/$$name- $(FUZZ_ARGS) $(FUZZ_BUILD)/corpus/$$name tests/fuzz/corpus/$$name \
+	    || exit 1; \
+	done
