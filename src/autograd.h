@@ -29,7 +29,7 @@ typedef struct lt_agmeta {
   lt_node *grad_fn; /* the node that made this tensor; NULL for a leaf */
 } lt_agmeta;
 
-#define LT_NODE_ARGS 8
+#define LT_NODE_ARGS 16
 
 struct lt_node {
   int refcount;
