@@ -58,7 +58,7 @@ deps:
 
 # ---- the main job: train a seed model on Fashion-MNIST
 run: $(BIN)
-	./$(BIN) examples/mlp_tensor.lua
+	./$(BIN) examples/mlp.lua
 
 # ---- tests: C unit tests, then Lua specs; the last line is "N passed, N failed"
 TEST_C   := $(wildcard tests/c/test_*.c)
