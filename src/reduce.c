@@ -158,6 +158,38 @@ static void store(lt_tensor *out, int64_t k, int op, lt_dtype in, acc r, double 
   else ((double *)p)[k] = v;
 }
 
+/* Sums over a dimension that is not the last (a bias gradient: the column
+   sums of an (n, inner) matrix). Walking each column with a stride is slow,
+   so this adds whole rows into a strip of COLS accumulators per lane, with
+   lane k & 7 and the final combination of FLOAT_LINE: the same bits. */
+enum { COLS = 256 };
+#define COLUMN_SUMS(NAME, T)                                                         \
+  static void NAME(int op, const T *x, int64_t outer, int64_t n, int64_t inner,      \
+                   lt_tensor *values) {                                              \
+    int64_t strips = (inner + COLS - 1) / COLS;                                      \
+    _Pragma("omp parallel for schedule(static) if (outer * inner * n > 4 * 32768 && lt_get_num_threads() > 1)") \
+    for (int64_t b = 0; b < outer * strips; b++) {                                   \
+      int64_t o = b / strips, i0 = (b % strips) * COLS;                              \
+      int64_t w = inner - i0 < COLS ? inner - i0 : COLS;                             \
+      double lanes[8][COLS];                                                         \
+      for (int j = 0; j < 8; j++) for (int64_t i = 0; i < w; i++) lanes[j][i] = 0;   \
+      const T *rows = x + o * n * inner + i0;                                        \
+      for (int64_t k = 0; k < n; k++) {                                              \
+        double *l = lanes[k & 7];                                                    \
+        const T *r = rows + k * inner;                                               \
+        for (int64_t i = 0; i < w; i++) l[i] += r[i];                                \
+      }                                                                              \
+      for (int64_t i = 0; i < w; i++) {                                              \
+        acc r = {0, 0, 0};                                                           \
+        r.v = ((lanes[0][i] + lanes[1][i]) + (lanes[2][i] + lanes[3][i])) +          \
+              ((lanes[4][i] + lanes[5][i]) + (lanes[6][i] + lanes[7][i]));           \
+        store(values, o * inner + i0 + i, op, values->dtype, r, finish_value(op, r, n, 0, 0)); \
+      }                                                                              \
+    }                                                                                \
+  }
+COLUMN_SUMS(column_sums_f32, float)
+COLUMN_SUMS(column_sums_f64, double)
+
 /* outputs of one (outer, n, inner) problem; values (and 0-based indices) */
 static void reduce_lines(int op, lt_tensor *x, int64_t outer, int64_t n, int64_t inner,
                          int correction, lt_tensor *values, lt_tensor *indices) {
@@ -165,6 +197,11 @@ static void reduce_lines(int op, lt_tensor *x, int64_t outer, int64_t n, int64_t
   size_t es = lt_dtype_size(dt);
   const char *base = lt_data(x);
   int64_t nout = outer * inner;
+  if ((op == LT_SUM || op == LT_MEAN) && inner >= 8 && values && lt_is_float(dt)) {
+    if (dt == LT_FLOAT32) column_sums_f32(op, (const float *)base, outer, n, inner, values);
+    else column_sums_f64(op, (const double *)base, outer, n, inner, values);
+    return;
+  }
 #pragma omp parallel for schedule(static) if (nout * n > 4 * 32768 && lt_get_num_threads() > 1)
   for (int64_t k = 0; k < nout; k++) {
     int64_t o = k / inner, i = k % inner;

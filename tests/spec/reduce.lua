@@ -479,3 +479,17 @@ describe("softmax and log_softmax", function()
     T.errors(function() return x:softmax(4) end, "dimension 4 is out of range")
   end)
 end)
+
+describe("sums over a leading dimension (column sums)", function()
+  it("give the same bits as the same sums along the last dimension", function()
+    lunet.manual_seed(4)
+    for _, dt in ipairs{"float32", "float64"} do
+      local x = lunet.randn(37, 300, {dtype = dt})       -- strips of 256 columns and a partial one
+      local xt = x:t():contiguous()
+      T.eq((x:sum(1) - xt:sum(2)):abs():max():item(), 0, dt .. " sum")
+      T.eq((x:mean(1) - xt:mean(2)):abs():max():item(), 0, dt .. " mean")
+      local y = lunet.randn(3, 9, 20, {dtype = dt})      -- several outer blocks
+      T.eq((y:sum(2) - y:transpose(2, 3):contiguous():sum(3)):abs():max():item(), 0, dt .. " 3-d")
+    end
+  end)
+end)
