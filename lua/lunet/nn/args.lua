@@ -66,6 +66,17 @@ function args.opts(fname, o, allowed, level)
   return o
 end
 
+--- options checked against `defaults` (its keys are the allowed names; false
+-- stands for "no value"), with the defaults filled in, as a new table
+function args.options(fname, o, defaults, level)
+  local keys = {}
+  for k in pairs(defaults) do keys[k] = true end
+  local out = {}
+  for k, v in pairs(args.opts(fname, o, keys, (level or 2) + 1)) do out[k] = v end
+  for k, v in pairs(defaults) do if out[k] == nil then out[k] = v end end
+  return out
+end
+
 function args.set(...)
   local s = {}
   for _, k in ipairs{...} do s[k] = true end
