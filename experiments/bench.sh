@@ -5,7 +5,8 @@
 #   LUNET=build-c/lunet ./experiments/bench.sh
 #
 # Sections: matmul (GFLOP/s), ew (x + y and exp, GB/s), small (us per op on 2x2),
-# startup (ms for `lunet -e ''`). Programs are run interleaved -- lunet, torch,
+# startup (ms for `lunet -e ''`), train (ms per training step of the MLP, the
+# Keras CNN and the LSTM: bench_train.lua / .py; issue 3). Programs are run interleaved -- lunet, torch,
 # lunet, torch, baseline, ... -- section by section, for BENCH_ROUNDS rounds, the
 # order rotated every round. Each run reports the best and the median of its
 # samples; the tables give, per figure, the best over the rounds and the median
@@ -21,7 +22,7 @@
 # Environment:
 #   LUNET            the binary (default ./lunet)
 #   BENCH_ROUNDS     rounds (default 3)
-#   BENCH_SECTIONS   default "matmul ew small startup"
+#   BENCH_SECTIONS   default "matmul ew small startup train"
 #   BENCH_TARGET     seconds per timed sample (default 0.06); BENCH_SAMPLES (5)
 #   BENCH_STARTUP_N  runs of `lunet -e ''` (default 50; lua5.4 as many, torch 10)
 #   BENCH_RAW        also keep the raw BENCH lines in this file
@@ -33,7 +34,7 @@ set -euo pipefail
 LUNET=${LUNET:-./lunet}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROUNDS=${BENCH_ROUNDS:-3}
-SECTIONS=${BENCH_SECTIONS:-matmul ew small startup}
+SECTIONS=${BENCH_SECTIONS:-matmul ew small startup train}
 STARTUP_N=${BENCH_STARTUP_N:-50}
 PYTHON=${PYTHON:-/usr/bin/python3}
 WAIT_MAX=${BENCH_WAIT_MAX:-10}
@@ -116,6 +117,7 @@ run() {
 jobs_for() { # section -> lines "ENV... -- CMD..."
   local sec=$1
   local L="$HERE/bench_tensor.lua" P="$HERE/bench_tensor.py"
+  if [ "$sec" = train ]; then L="$HERE/bench_train.lua" P="$HERE/bench_train.py"; sec=""; fi
   echo "LUNET_NUM_THREADS=1 -- $LUNET $L $sec"
   [ $HAVE_TORCH = 1 ] && echo "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 -- $PYTHON $P --threads 1 $sec"
   echo "LUNET_NUM_THREADS=2 -- $LUNET $L $sec"

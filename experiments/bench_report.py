@@ -147,6 +147,27 @@ def small(d):
             + table(["op", "lunet 1T us", "lunet 2T us", "torch fastest us (cfg)", "torch/lunet"], rows))
 
 
+def train(d):
+    rows = []
+    for case, var in d.cases("train"):
+        ms = lambda impl, cfg: (lambda t: None if t is None else t * 1e3)(d.time(impl, cfg, "train", case, var))
+        l1, l2 = ms("lunet", "T1"), ms("lunet", "T2")
+        tb = d.fastest("torch", "train", case, var)
+        t1 = [d.time("torch", c, "train", case, var) for c in d.cfgs("torch", "train") if c.startswith("T1")]
+        t2 = [d.time("torch", c, "train", case, var) for c in d.cfgs("torch", "train") if c.startswith("T2")]
+        t1 = min((t for t in t1 if t), default=None)
+        t2 = min((t for t in t2 if t), default=None)
+        tm = lambda t: None if t is None else t * 1e3
+        lbest = min(x for x in (l1, l2) if x is not None) if (l1 or l2) else None
+        rows.append([case, f(l1, "{:.2f}"), f(l2, "{:.2f}"), f(tm(t1), "{:.2f}"), f(tm(t2), "{:.2f}"),
+                     f(tm(tb[1]) if tb else None, "{:.2f}") + (f" ({tb[0]})" if tb else ""),
+                     ratio(tm(t1), l1), ratio(tm(t2), l2), ratio(tm(tb[1]) if tb else None, lbest)])
+    return ("one training step (forward + backward + Adam), ms per step; torch 1T / 2T = its fastest\n"
+            "setting with set_num_threads(1) / (2); ratios are torch time / lunet time (> 1: lunet faster)\n\n"
+            + table(["model", "lunet 1T", "lunet 2T", "torch 1T", "torch 2T", "torch fastest (cfg)",
+                     "1T ratio", "2T ratio", "fastest/fastest"], rows))
+
+
 def startup(rows):
     by = defaultdict(list)
     order = []
@@ -192,7 +213,7 @@ def main(argv):
         d = Data(rows, s)
         title = ("BEST run over the rounds" if s == "best" else "MEDIAN run over the rounds")
         print(f"\n## {title}\n")
-        for fn in (matmul, ew, small):
+        for fn in (matmul, ew, small, train):
             sec = fn.__name__
             if any(k[2] == sec for k in d.t):
                 print(fn(d) + "\n")

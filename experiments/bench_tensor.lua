@@ -16,57 +16,10 @@
 
 local lunet = lunet or require "lunet"
 
--- ---- a wall clock ----------------------------------------------------------
--- os.clock() is process CPU time (summed over OpenMP threads), so time with
--- lunet.clock(), a monotonic wall clock.
-local now, clock_name = lunet.clock, "lunet.clock"
-
-local TARGET = tonumber(os.getenv("BENCH_TARGET")) or 0.06
-local SAMPLES = tonumber(os.getenv("BENCH_SAMPLES")) or 5
+local B = dofile((arg and arg[0] or ""):match("^(.*/)") .. "bench_lib.lua")
+local now, clock_name, median, emit, measure = B.now, B.clock_name, B.median, B.emit, B.measure
+local SAMPLES, threads = B.SAMPLES, B.threads
 local SMALL_N = tonumber(os.getenv("BENCH_SMALL_N")) or 1000000
-
-local threads = lunet.get_num_threads()
-local cfg = "T" .. threads
-
-local function median(xs)
-  local s = {}
-  for i, v in ipairs(xs) do s[i] = v end
-  table.sort(s)
-  local n = #s
-  if n % 2 == 1 then return s[(n + 1) // 2] end
-  return (s[n // 2] + s[n // 2 + 1]) / 2
-end
-
-local function emit(sec, case, var, work, unit, best, med, reps)
-  print(string.format("BENCH impl=lunet cfg=%s sec=%s case=%s var=%s work=%.17g unit=%s t_best=%.6e t_med=%.6e reps=%d",
-    cfg, sec, case, var, work, unit, best, med, reps))
-  io.stdout:flush()
-end
-
--- time fn (one op per call): warm up, size the loop to about TARGET seconds,
--- then SAMPLES samples; returns best and median seconds per op, and reps
-local function measure(fn)
-  fn(); fn()
-  local reps = 1
-  while true do
-    local t0 = now()
-    for _ = 1, reps do fn() end
-    local dt = now() - t0
-    if dt >= TARGET / 8 then
-      reps = math.max(1, math.ceil(reps * TARGET / dt))
-      break
-    end
-    reps = reps * 4
-  end
-  local ts, best = {}, math.huge
-  for s = 1, SAMPLES do
-    local t0 = now()
-    for _ = 1, reps do fn() end
-    ts[s] = (now() - t0) / reps
-    if ts[s] < best then best = ts[s] end
-  end
-  return best, median(ts), reps
-end
 
 -- ---- 1. matmul --------------------------------------------------------------
 local function bench_matmul()
