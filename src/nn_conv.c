@@ -15,10 +15,16 @@
  * backward conv2d's forward and weight gradient), so it reuses these two
  * functions on a geometry with input and output swapped.
  *
- * Threads: our loops (im2col, col2im, permutes, pooling) are OpenMP loops
- * over samples and channels; GEMMs run between them, never inside, as
- * OpenBLAS is parallel itself. Every loop writes disjoint outputs and sums in
- * a fixed order, so results do not depend on the thread count.
+ * Threads: when there are at least as many chunks as threads, a team of
+ * threads shares them out, each thread with its own workspace running the
+ * whole chunk (im2col, GEMM, permute, col2im) on its own, with serial GEMMs
+ * (OpenBLAS does not fork inside a parallel region): small GEMMs do not scale
+ * when split, whole chunks do, and data stay in one core's cache. Otherwise
+ * (one chunk: a single image) the chunks run in turn, our loops parallel over
+ * samples and channels and OpenBLAS parallel inside the GEMMs. Chunks write
+ * disjoint outputs; the weight gradient is summed in a fixed number of partial
+ * sums added in a fixed order; so results do not depend on the thread count.
+ * Pooling loops are parallel over planes.
  *
  * The kernels are written once for a type T at the end of this file, which
  * includes itself twice (T = float, T = double); S(name) names the instance.
@@ -65,7 +71,7 @@ typedef struct {
    GEMM columns per chunk at least; elements of col + permuted buffer of one
    chunk at most (1 MB of float32, an L2); weight-gradient partial sums, and
    elements in all of them at most */
-#define CONV_MIN_COLS 128
+#define CONV_MIN_COLS 256
 #define CONV_CHUNK_ELEMS ((int64_t)1 << 18)
 #define CONV_GW_SLOTS 8
 #define CONV_GW_PARTIALS ((int64_t)1 << 22)
@@ -856,25 +862,39 @@ static void S(col2im)(const conv_geom *g, const T *col, T *gx, int64_t n0, int64
   }
 }
 
-/* ybuf (O, nb, P) -> y[n0+j, o, :] = ybuf[o, j, :] + bias[o] (bias may be NULL);
-   with nb == 1 ybuf may be y[n0] itself */
-static void S(scatter_bias)(const T *ybuf, T *y, const T *bias, int64_t n0, int64_t nb, int64_t O, int64_t P,
-                            int par) {
-#pragma omp parallel for collapse(2) schedule(static) if (par && PAR(nb * O * P))
-  for (int64_t j = 0; j < nb; j++)
-    for (int64_t o = 0; o < O; o++) {
-      const T *s = ybuf + (o * nb + j) * P;
-      T *d = y + ((n0 + j) * O + o) * P, b = bias ? bias[o] : 0;
-      if (s != d) for (int64_t p = 0; p < P; p++) d[p] = s[p] + b;
-      else if (bias) for (int64_t p = 0; p < P; p++) d[p] += b;
-    }
+/* y[n0+j, o, :] = ybuf[o, j, :] + b: one row of scatter_bias (in place when s == d) */
+static inline void S(bias_row)(const T *s, T *d, T b, int has_bias, int64_t P) {
+  if (s != d) for (int64_t p = 0; p < P; p++) d[p] = s[p] + b;
+  else if (has_bias) for (int64_t p = 0; p < P; p++) d[p] += b;
 }
 
-/* gy[n0+j, o, :] (N, O, P) -> gbuf (O, nb, P) */
+/* ybuf (O, nb, P) -> y[n0+j, o, :] = ybuf[o, j, :] + bias[o] (bias may be NULL);
+   with nb == 1 ybuf may be y[n0] itself. par as im2col's. */
+static void S(scatter_bias)(const T *ybuf, T *y, const T *bias, int64_t n0, int64_t nb, int64_t O, int64_t P,
+                            int par) {
+  if (par && PAR(nb * O * P)) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t j = 0; j < nb; j++)
+      for (int64_t o = 0; o < O; o++)
+        S(bias_row)(ybuf + (o * nb + j) * P, y + ((n0 + j) * O + o) * P, bias ? bias[o] : 0, bias != NULL, P);
+  } else {
+    for (int64_t j = 0; j < nb; j++)
+      for (int64_t o = 0; o < O; o++)
+        S(bias_row)(ybuf + (o * nb + j) * P, y + ((n0 + j) * O + o) * P, bias ? bias[o] : 0, bias != NULL, P);
+  }
+}
+
+/* gy[n0+j, o, :] (N, O, P) -> gbuf (O, nb, P). par as im2col's. */
 static void S(gather)(const T *gy, T *gbuf, int64_t n0, int64_t nb, int64_t O, int64_t P, int par) {
-#pragma omp parallel for collapse(2) schedule(static) if (par && PAR(nb * O * P))
-  for (int64_t o = 0; o < O; o++)
-    for (int64_t j = 0; j < nb; j++) memcpy(gbuf + (o * nb + j) * P, gy + ((n0 + j) * O + o) * P, (size_t)P * sizeof(T));
+  size_t row = (size_t)P * sizeof(T);
+  if (par && PAR(nb * O * P)) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t o = 0; o < O; o++)
+      for (int64_t j = 0; j < nb; j++) memcpy(gbuf + (o * nb + j) * P, gy + ((n0 + j) * O + o) * P, row);
+  } else {
+    for (int64_t o = 0; o < O; o++)
+      for (int64_t j = 0; j < nb; j++) memcpy(gbuf + (o * nb + j) * P, gy + ((n0 + j) * O + o) * P, row);
+  }
 }
 
 /* y (N, C, P) += bias (C) */
@@ -887,20 +907,22 @@ static void S(add_channel_bias)(T *y, const T *bias, int64_t N, int64_t C, int64
     }
 }
 
-/* gy (N, C, P) -> out (C): sums over N and P in double, in 8 interleaved
-   partial sums (a vector register; one running sum is a chain of dependent adds) */
+/* gy (N, C, P) -> out (C): sums over N and P in double, in 16 interleaved
+   partial sums (4 vector registers: one running sum is a chain of dependent adds) */
 static void S(channel_sum)(const T *gy, T *out, int64_t N, int64_t C, int64_t P) {
 #pragma omp parallel for schedule(static) if (PAR(N * C * P))
   for (int64_t c = 0; c < C; c++) {
-    double acc[8] = {0};
+    double acc[16] = {0};
     for (int64_t n = 0; n < N; n++) {
       const T *q = gy + (n * C + c) * P;
       int64_t p = 0;
-      for (; p + 8 <= P; p += 8)
-        for (int l = 0; l < 8; l++) acc[l] += (double)q[p + l];
-      for (; p < P; p++) acc[p - (P & ~(int64_t)7)] += (double)q[p];
+      for (; p + 16 <= P; p += 16)
+        for (int l = 0; l < 16; l++) acc[l] += (double)q[p + l];
+      for (int l = 0; p < P; p++, l++) acc[l] += (double)q[p];
     }
-    out[c] = (T)(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
+    for (int w = 8; w >= 1; w /= 2) /* pairwise, in a fixed order */
+      for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+    out[c] = (T)acc[0];
   }
 }
 

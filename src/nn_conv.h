@@ -66,9 +66,10 @@ int lt_conv1d_backward(lt_tensor *grad_output, lt_tensor *input, lt_tensor *weig
                        lt_tensor **grad_input, lt_tensor **grad_weight, lt_tensor **grad_bias);
 
 /* Samples per GEMM: convolution im2col's a chunk of the batch into one
-   (C/groups*kH*kW, chunk*OH*OW) matrix so that small images still make one big
-   GEMM. 0 (the default) sizes chunks to a fixed workspace; n > 0 caps them at
-   n samples (tests use it to cover every path; benchmarks to tune). */
+   (C/groups*kH*kW, chunk*OH*OW) matrix so that small images still make a GEMM
+   of a few hundred columns. 0 (the default) sizes chunks from the shapes; n > 0
+   caps them at n samples (tests use it to cover every path; benchmarks to tune).
+   Not thread-safe: a process-wide setting. */
 void lt_conv_set_max_chunk(int64_t n);
 
 /* ---- pooling --------------------------------------------------------------------- */

@@ -236,7 +236,7 @@ static const conv_case conv_cases[] = {
     {5, 2, 4, 4, 3, 4, 4, {1, 1}, {0, 0}, {1, 1}, 1, 1, 1},  /* kernel = input: 1x1 output, batch 5 */
     {1, 1, 9, 3, 2, 3, 1, {3, 1}, {0, 0}, {2, 1}, 1, 1, 0},  /* N = 1, C = 1 */
     {2, 4, 9, 8, 4, 3, 2, {2, 1}, {2, 1}, {2, 3}, 2, 1, 1},  /* stride, padding, dilation, groups at once */
-    {70, 2, 4, 4, 3, 3, 3, {1, 1}, {0, 0}, {1, 1}, 1, 1, 0}, /* 2x2 output: chunks of 35 samples */
+    {19, 2, 8, 8, 3, 3, 3, {1, 1}, {0, 0}, {1, 1}, 1, 1, 0}, /* 6x6 output: chunks of 10 and 9 samples */
     {9, 1, 6, 7, 4, 3, 3, {1, 1}, {0, 0}, {1, 1}, 1, 1, 1},  /* 1 channel, as a first layer */
 };
 #define NCONV (int)(sizeof conv_cases / sizeof conv_cases[0])
