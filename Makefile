@@ -64,7 +64,7 @@ run: $(BIN)
 TEST_C   := $(wildcard tests/c/test_*.c)
 TEST_BIN := $(TEST_C:tests/c/%.c=$(BUILD)/tests/%)
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(CORE_OBJ)
+$(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(CORE_OBJ)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS) $(BASE) -Itests/c -o $@ $< $(CORE_OBJ) $(LIBS)
 

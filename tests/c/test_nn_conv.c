@@ -7,97 +7,19 @@
  * and automatically, with non-contiguous views as inputs, in float32 against
  * float64, and with 1 and 2 threads; bad arguments must fail with the message. */
 #include "check.h"
+#include "tensor_check.h"
 #include "nn_conv.h"
 #include <stdlib.h>
 #include <string.h>
 
-#define EPS 1e-6
-#define FD_TOL 1e-6
-
 /* ---- helpers -------------------------------------------------------------------------- */
 
-static lt_tensor *randn(lt_dtype dt, int nd, const int64_t *shape) {
-  lt_tensor *t = lt_empty(dt, nd, shape);
-  lt_randn_(t, 0, 1);
-  return t;
-}
 
-static double *D(lt_tensor *t) { return lt_data(t); }
 
-/* the same values in a non-contiguous view: the last two dims stored
-   transposed when both exceed 1 (a permuted layout), otherwise every other
-   element along the innermost dim of size > 1 (a 1x1 kernel, a 1x1 output) */
-static lt_tensor *noncontig(lt_tensor *t) {
-  int nd = t->ndim;
-  int64_t shape[LT_MAX_DIM];
-  memcpy(shape, t->shape, sizeof shape);
-  if (nd >= 2 && t->shape[nd - 2] > 1 && t->shape[nd - 1] > 1) {
-    shape[nd - 2] = t->shape[nd - 1];
-    shape[nd - 1] = t->shape[nd - 2];
-    lt_tensor *store = lt_empty(t->dtype, nd, shape), *v = lt_transpose(store, nd - 2, nd - 1);
-    lt_copy_(v, t);
-    lt_release(store);
-    return v;
-  }
-  int d = nd - 1;
-  while (d > 0 && t->shape[d] == 1) d--;
-  shape[d] = 2 * t->shape[d];
-  lt_tensor *store = lt_zeros(t->dtype, nd, shape), *v = lt_slice(store, d, 0, shape[d], 2);
-  lt_copy_(v, t);
-  lt_release(store);
-  return v;
-}
 
-/* largest |a - b| / (1 + |b|) over all elements (same shape, any dtype) */
-static double max_rel_diff(lt_tensor *a, lt_tensor *b) {
-  if (!a || !b || !lt_same_shape(a, b)) return INFINITY;
-  lt_tensor *ca = lt_to(a, LT_FLOAT64), *cb = lt_to(b, LT_FLOAT64);
-  lt_tensor *xa = lt_contiguous(ca), *xb = lt_contiguous(cb);
-  double m = 0;
-  for (int64_t i = 0; i < lt_numel(xa); i++) {
-    double d = fabs(D(xa)[i] - D(xb)[i]) / (1 + fabs(D(xb)[i]));
-    if (!(d <= m)) m = d; /* NaN counts as a difference */
-  }
-  lt_release(ca); lt_release(cb); lt_release(xa); lt_release(xb);
-  return m;
-}
 
-static double dot_sum(lt_tensor *y, lt_tensor *r) { /* sum(y * r), both contiguous float64 */
-  double s = 0;
-  for (int64_t i = 0; i < lt_numel(y); i++) s += D(y)[i] * D(r)[i];
-  return s;
-}
 
-/* central differences of loss() with respect to every element of t (contiguous
-   float64, perturbed in place) against grad; returns the number of mismatches */
-typedef double (*loss_fn)(void *ctx);
-static int fd_mismatches(lt_tensor *t, lt_tensor *grad, loss_fn loss, void *ctx, const char *what, int cas) {
-  if (!grad || lt_numel(grad) != lt_numel(t)) { fprintf(stderr, "  %s (case %d): no gradient\n", what, cas); return 1; }
-  lt_tensor *g = lt_contiguous(grad);
-  double *p = D(t);
-  int bad = 0;
-  for (int64_t i = 0; i < lt_numel(t); i++) {
-    double old = p[i];
-    p[i] = old + EPS;
-    double lp = loss(ctx);
-    p[i] = old - EPS;
-    double lm = loss(ctx);
-    p[i] = old;
-    double fd = (lp - lm) / (2 * EPS), an = D(g)[i];
-    if (!(fabs(fd - an) <= FD_TOL * (1 + fabs(fd)))) {
-      if (bad++ < 3) fprintf(stderr, "  %s (case %d) element %lld: backward %.10g, finite difference %.10g\n",
-                             what, cas, (long long)i, an, fd);
-    }
-  }
-  lt_release(g);
-  return bad;
-}
 
-static int msg_is(const char *expected) {
-  if (strcmp(lt_errmsg(), expected) == 0) return 1;
-  fprintf(stderr, "  message: \"%s\"\n  expected: \"%s\"\n", lt_errmsg(), expected);
-  return 0;
-}
 
 static int64_t conv_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
   return (in + 2 * p - d * (k - 1) - 1) / s + 1;
@@ -297,9 +219,9 @@ static void test_conv2d(void) {
     }
     lt_conv_set_max_chunk(0);
     conv_ctx k = {c, x, w, b, r, 0, {0, 0}};
-    CHECK(fd_mismatches(x, g0[0], conv_loss, &k, "conv2d grad_input", ci) == 0);
-    CHECK(fd_mismatches(w, g0[1], conv_loss, &k, "conv2d grad_weight", ci) == 0);
-    if (b) CHECK(fd_mismatches(b, g0[2], conv_loss, &k, "conv2d grad_bias", ci) == 0);
+    CHECK(fd_check(x, g0[0], conv_loss, &k, "conv2d grad_input", ci) == 0);
+    CHECK(fd_check(w, g0[1], conv_loss, &k, "conv2d grad_weight", ci) == 0);
+    if (b) CHECK(fd_check(b, g0[2], conv_loss, &k, "conv2d grad_bias", ci) == 0);
     /* only some gradients asked for */
     lt_tensor *gw_only;
     CHECK(lt_conv2d_backward(ra, xa, wa, c->s, c->p, c->d, c->groups, NULL, &gw_only, NULL) == 0);
@@ -342,9 +264,9 @@ static void test_conv1d(void) {
   lt_tensor *gx3 = lt_squeeze(gx4, 2), *gw3 = lt_squeeze(gw4, 2);
   CHECK(max_rel_diff(gx, gx3) == 0 && max_rel_diff(gw, gw3) == 0 && max_rel_diff(gb, gb4) == 0);
   conv1d_ctx k = {x, w, b, r};
-  CHECK(fd_mismatches(x, gx, conv1d_loss, &k, "conv1d grad_input", 0) == 0);
-  CHECK(fd_mismatches(w, gw, conv1d_loss, &k, "conv1d grad_weight", 0) == 0);
-  CHECK(fd_mismatches(b, gb, conv1d_loss, &k, "conv1d grad_bias", 0) == 0);
+  CHECK(fd_check(x, gx, conv1d_loss, &k, "conv1d grad_input", 0) == 0);
+  CHECK(fd_check(w, gw, conv1d_loss, &k, "conv1d grad_weight", 0) == 0);
+  CHECK(fd_check(b, gb, conv1d_loss, &k, "conv1d grad_bias", 0) == 0);
   lt_tensor *all[] = {x, w, b, y, x4, w4, y4, y3, r, r4, gx, gw, gb, gx4, gw4, gb4, gx3, gw3};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) lt_release(all[i]);
 }
@@ -399,9 +321,9 @@ static void test_conv_transpose2d(void) {
     }
     lt_conv_set_max_chunk(0);
     conv_ctx k = {c, x, w, b, r, 1, {op[0], op[1]}};
-    CHECK(fd_mismatches(x, g0[0], conv_loss, &k, "conv_transpose2d grad_input", ci) == 0);
-    CHECK(fd_mismatches(w, g0[1], conv_loss, &k, "conv_transpose2d grad_weight", ci) == 0);
-    if (b) CHECK(fd_mismatches(b, g0[2], conv_loss, &k, "conv_transpose2d grad_bias", ci) == 0);
+    CHECK(fd_check(x, g0[0], conv_loss, &k, "conv_transpose2d grad_input", ci) == 0);
+    CHECK(fd_check(w, g0[1], conv_loss, &k, "conv_transpose2d grad_weight", ci) == 0);
+    if (b) CHECK(fd_check(b, g0[2], conv_loss, &k, "conv_transpose2d grad_bias", ci) == 0);
     for (int i = 0; i < 3; i++) lt_release(g0[i]);
     lt_release(xa); lt_release(wa); lt_release(ra); lt_release(ba);
     lt_release(x); lt_release(w); lt_release(b); lt_release(ref); lt_release(r);
@@ -486,7 +408,7 @@ static void test_max_pool2d(void) {
     lt_tensor *gx = lt_max_pool2d_backward(ra, idx, x->shape);
     CHECK(gx && lt_same_shape(gx, x));
     pool_ctx k = {c, x, r, 0, {0, 0}};
-    CHECK(fd_mismatches(x, gx, pool_loss, &k, "max_pool2d grad_input", ci) == 0);
+    CHECK(fd_check(x, gx, pool_loss, &k, "max_pool2d grad_input", ci) == 0);
     lt_release(gx); lt_release(r); lt_release(ra); lt_release(y); lt_release(idx);
     lt_release(xa); lt_release(x); lt_release(ref); lt_release(ridx);
   }
@@ -517,7 +439,7 @@ static void test_avg_pool2d(void) {
     lt_tensor *r = randn(LT_FLOAT64, 4, ref->shape), *ra = ci % 2 ? noncontig(r) : lt_retain(r);
     lt_tensor *gx = lt_avg_pool2d_backward(ra, x->shape, k2, s2, p2, c->ceil_mode, c->count_include_pad);
     pool_ctx k = {c, x, r, 1, {0, 0}};
-    CHECK(fd_mismatches(x, gx, pool_loss, &k, "avg_pool2d grad_input", ci) == 0);
+    CHECK(fd_check(x, gx, pool_loss, &k, "avg_pool2d grad_input", ci) == 0);
     lt_release(gx); lt_release(r); lt_release(ra); lt_release(y); lt_release(xa); lt_release(x); lt_release(ref);
   }
 }
@@ -535,7 +457,7 @@ static void test_adaptive_avg_pool2d(void) {
     lt_tensor *r = randn(LT_FLOAT64, 4, ref->shape), *ra = ci % 2 ? noncontig(r) : lt_retain(r);
     lt_tensor *gx = lt_adaptive_avg_pool2d_backward(ra, x->shape);
     pool_ctx k = {NULL, x, r, 2, {c[4], c[5]}};
-    CHECK(fd_mismatches(x, gx, pool_loss, &k, "adaptive_avg_pool2d grad_input", ci) == 0);
+    CHECK(fd_check(x, gx, pool_loss, &k, "adaptive_avg_pool2d grad_input", ci) == 0);
     lt_release(gx); lt_release(r); lt_release(ra); lt_release(y); lt_release(xa); lt_release(x); lt_release(ref);
   }
 }

@@ -8,20 +8,13 @@
  * product. Cases include strided views as inputs; the results must not depend
  * on the thread count, and bad arguments must fail with the documented message. */
 #include "check.h"
+#include "tensor_check.h"
 #include "nn_kernels.h"
 #include <stdlib.h>
 #include <string.h>
 
-#define EPS 1e-6
-#define FD_TOL 1e-6
-
 /* ---- helpers -------------------------------------------------------------------------- */
 
-static lt_tensor *randn(lt_dtype dt, int nd, const int64_t *shape) {
-  lt_tensor *t = lt_empty(dt, nd, shape);
-  lt_randn_(t, 0, 1);
-  return t;
-}
 
 static lt_tensor *randu(lt_dtype dt, int nd, const int64_t *shape, double lo, double hi) {
   lt_tensor *t = lt_empty(dt, nd, shape);
@@ -29,30 +22,8 @@ static lt_tensor *randu(lt_dtype dt, int nd, const int64_t *shape, double lo, do
   return t;
 }
 
-static double *D(lt_tensor *t) { return lt_data(t); }
 static int64_t *I(lt_tensor *t) { return lt_data(t); }
 
-/* the same values in a non-contiguous view: the last two dims stored
-   transposed (2-d and up), every other element (1-d); 0-d stays as it is */
-static lt_tensor *noncontig(lt_tensor *t) {
-  if (t->ndim == 0) return lt_retain(t);
-  if (t->ndim == 1) {
-    lt_tensor *big = lt_zeros(t->dtype, 1, (int64_t[]){2 * t->shape[0]});
-    lt_tensor *v = lt_slice(big, 0, 0, 2 * t->shape[0], 2);
-    lt_copy_(v, t);
-    lt_release(big);
-    return v;
-  }
-  int nd = t->ndim;
-  int64_t shape[LT_MAX_DIM];
-  memcpy(shape, t->shape, sizeof shape);
-  shape[nd - 2] = t->shape[nd - 1];
-  shape[nd - 1] = t->shape[nd - 2];
-  lt_tensor *store = lt_empty(t->dtype, nd, shape), *v = lt_transpose(store, nd - 2, nd - 1);
-  lt_copy_(v, t);
-  lt_release(store);
-  return v;
-}
 
 /* t as a kernel argument: a strided copy when nc, else t itself; NULL stays NULL */
 static lt_tensor *arg(lt_tensor *t, int nc) {
@@ -63,19 +34,6 @@ static lt_tensor *arg(lt_tensor *t, int nc) {
 /* t in float32 (NULL stays NULL) */
 static lt_tensor *f32(lt_tensor *t) { return t ? lt_to(t, LT_FLOAT32) : NULL; }
 
-/* largest |a - b| / (1 + |b|) over all elements (same shape, any dtype) */
-static double max_rel_diff(lt_tensor *a, lt_tensor *b) {
-  if (!a || !b || !lt_same_shape(a, b)) return INFINITY;
-  lt_tensor *ca = lt_to(a, LT_FLOAT64), *cb = lt_to(b, LT_FLOAT64);
-  lt_tensor *xa = lt_contiguous(ca), *xb = lt_contiguous(cb);
-  double m = 0;
-  for (int64_t i = 0; i < lt_numel(xa); i++) {
-    double d = fabs(D(xa)[i] - D(xb)[i]) / (1 + fabs(D(xb)[i]));
-    if (!(d <= m)) m = d; /* NaN counts as a difference */
-  }
-  lt_release(ca); lt_release(cb); lt_release(xa); lt_release(xb);
-  return m;
-}
 
 /* a and b hold the same bits (same dtype and shape) */
 static int same_bits(lt_tensor *a, lt_tensor *b) {
@@ -94,59 +52,9 @@ static int all_finite(lt_tensor *t) {
   return ok;
 }
 
-/* sum(y * r): y any float tensor, r contiguous float64 of y's numel; NULL y
-   (an output not computed) counts as NaN */
-static double dot_sum(lt_tensor *y, lt_tensor *r) {
-  if (!y) return NAN;
-  lt_tensor *c = lt_to(y, LT_FLOAT64), *x = lt_contiguous(c);
-  double s = 0;
-  for (int64_t i = 0; i < lt_numel(x); i++) s += D(x)[i] * D(r)[i];
-  lt_release(c); lt_release(x);
-  return s;
-}
 
-/* central differences of loss() with respect to every element of t (contiguous
-   float64, perturbed in place) against grad; returns the number of mismatches.
-   skip_row >= 0 leaves out the rows of that index along dim 0 (their gradient
-   is zero by definition, not by the formula). */
-typedef double (*loss_fn)(void *ctx);
-static int fd_check_rows(lt_tensor *t, lt_tensor *grad, loss_fn loss, void *ctx, const char *what,
-                         int cas, int64_t skip_row) {
-  if (!grad || lt_numel(grad) != lt_numel(t)) {
-    fprintf(stderr, "  %s (case %d): no gradient (%s)\n", what, cas, grad ? "wrong size" : lt_errmsg());
-    return 1;
-  }
-  lt_tensor *gc = lt_to(grad, LT_FLOAT64), *g = lt_contiguous(gc);
-  double *p = D(t);
-  int64_t row = t->ndim ? lt_numel(t) / t->shape[0] : 1;
-  int bad = 0;
-  for (int64_t i = 0; i < lt_numel(t); i++) {
-    if (skip_row >= 0 && i / row == skip_row) continue;
-    double old = p[i];
-    p[i] = old + EPS;
-    double lp = loss(ctx);
-    p[i] = old - EPS;
-    double lm = loss(ctx);
-    p[i] = old;
-    double fd = (lp - lm) / (2 * EPS), an = D(g)[i];
-    if (!(fabs(fd - an) <= FD_TOL * (1 + fabs(fd)))) {
-      if (bad++ < 3) fprintf(stderr, "  %s (case %d) element %lld: backward %.10g, finite difference %.10g\n",
-                             what, cas, (long long)i, an, fd);
-    }
-  }
-  lt_release(gc); lt_release(g);
-  return bad;
-}
 
-static int fd_check(lt_tensor *t, lt_tensor *grad, loss_fn loss, void *ctx, const char *what, int cas) {
-  return fd_check_rows(t, grad, loss, ctx, what, cas, -1);
-}
 
-static int msg_is(const char *expected) {
-  if (strcmp(lt_errmsg(), expected) == 0) return 1;
-  fprintf(stderr, "  message: \"%s\"\n  expected: \"%s\"\n", lt_errmsg(), expected);
-  return 0;
-}
 
 static void release_all(lt_tensor **ts, size_t n) {
   for (size_t i = 0; i < n; i++) lt_release(ts[i]);
