@@ -48,19 +48,8 @@ local REF = {
 }
 
 -- ---- deterministic fills, as in tests/fixtures/rnn_reference.py ----------------------
-local function numel(shape) local n = 1 for _, s in ipairs(shape) do n = n * s end return n end
-local function sinfill(shape, a, b, s)
-  return ((lunet.arange(numel(shape), {dtype = "float64"}) * a + b):sin() * s):view(shape)
-end
-local function pfill(shape, j) return sinfill(shape, 0.7, 1.3 * j, 0.5) end  -- parameter j
-local function ifill(shape, k) return sinfill(shape, 0.37, 0.5 * k, 0.8) end -- input k
-
-local function fill_params(m)
-  lunet.no_grad(function()
-    for j, p in ipairs(m:named_parameters()) do p[2]:copy_(pfill(p[2]:shape(), j)) end
-  end)
-  return m
-end
+local fills = require "tests.fills"
+local pfill, ifill, fill_params = fills.param_fill, fills.input_fill, fills.fill_params
 
 local function check_names(m, want)
   local got = {}

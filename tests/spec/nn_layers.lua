@@ -26,26 +26,9 @@ local REF = {
 }
 
 -- the deterministic fills of nn_reference.py (i 0-based, row-major)
-local function fill(shape, f)
-  local n = 1
-  for _, s in ipairs(shape) do n = n * s end
-  local v = {}
-  for i = 0, n - 1 do v[i + 1] = f(i) end
-  return lunet.tensor(v, {dtype = "float64"}):view(shape)
-end
-local function input_fill(shape, k)
-  k = k or 1
-  return fill(shape, function(i) return 0.8 * math.sin(0.37 * i + 0.5 * k) end)
-end
-local function fill_params(m)
-  m:double()
-  lunet.no_grad(function()
-    for j, p in ipairs(m:parameters()) do
-      p:copy_(fill(p:shape(), function(i) return 0.5 * math.sin(0.7 * i + 1.3 * j) end))
-    end
-  end)
-  return m
-end
+local fills = require "tests.fills"
+local input_fill = fills.input_fill
+local function fill_params(m) return fills.fill_params(m:double()) end
 local function flat(t) return t:flatten() end
 
 local function leaf(...) return lunet.randn(...):double():requires_grad_() end

@@ -21,20 +21,8 @@ local REF = {
   kl_log_target_sum = 0.014831624440842281,
 }
 
-local function fill(shape, f)
-  local n = 1
-  for _, s in ipairs(shape) do n = n * s end
-  local v = {}
-  for i = 0, n - 1 do v[i + 1] = f(i) end
-  return lunet.tensor(v, {dtype = "float64"}):view(shape)
-end
-local function input_fill(shape, k)
-  k = k or 1
-  return fill(shape, function(i) return 0.8 * math.sin(0.37 * i + 0.5 * k) end)
-end
-local function param_fill(shape, j)
-  return fill(shape, function(i) return 0.5 * math.sin(0.7 * i + 1.3 * j) end)
-end
+local fills = require "tests.fills"
+local input_fill, param_fill = fills.input_fill, fills.param_fill
 
 local function leaf(...) return lunet.randn(...):double():requires_grad_() end
 local function strided(t)
