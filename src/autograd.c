@@ -197,10 +197,17 @@ static int accumulate(lt_tensor **acc, lt_tensor *g) {
   return 0;
 }
 
-static int accumulate_leaf(lt_tensor *leaf, lt_tensor *g) {
+/* g is the engine's own when its only references are the engine's `refs` and
+   no other tensor shares its storage: then a leaf may keep it without a copy */
+static int engine_owned(const lt_tensor *g, int refs) {
+  return refs > 0 && g->refcount == refs && g->storage->refcount == 1 && g->offset == 0 &&
+         lt_is_contiguous(g) && g->storage->nbytes == (size_t)lt_numel(g) * lt_dtype_size(g->dtype);
+}
+
+static int accumulate_leaf(lt_tensor *leaf, lt_tensor *g, int refs) {
   lt_agmeta *m = leaf->ag;
   if (!m->grad) { /* the leaf owns its gradient: never share it with the graph */
-    m->grad = lt_clone(g);
+    m->grad = engine_owned(g, refs) ? lt_retain(g) : lt_clone(g);
     return m->grad ? 0 : -1;
   }
   if (lt_check_writable(m->grad) < 0 || !lt_same_shape(m->grad, g)) {
@@ -301,7 +308,7 @@ int lt_backward(lt_tensor *root, lt_tensor *grad, int retain_graph) {
   if (!seed) return -1;
   lt_node *top = root->ag->grad_fn;
   if (!top) { /* a leaf: its gradient is the seed */
-    int rc = accumulate_leaf(root, seed);
+    int rc = accumulate_leaf(root, seed, 0); /* the seed may be the caller's */
     lt_release(seed);
     return rc;
   }
@@ -321,7 +328,7 @@ int lt_backward(lt_tensor *root, lt_tensor *grad, int retain_graph) {
       if (!gin[k] || !n->needs[k]) continue;
       lt_tensor *g = conform(n, k, gin[k]);
       if (!g) { rc = -1; break; }
-      rc = n->next[k] ? accumulate(&n->next[k]->gacc, g) : accumulate_leaf(n->leaf[k], g);
+      rc = n->next[k] ? accumulate(&n->next[k]->gacc, g) : accumulate_leaf(n->leaf[k], g, g == gin[k] ? 2 : 1);
       lt_release(g);
     }
     for (int k = 0; k < n->ninputs; k++) lt_release(gin[k]);

@@ -103,6 +103,26 @@ describe("the backward engine", function()
     T.values(x.grad, {6, 10, 14})
   end)
 
+  it("gives each leaf a gradient of its own, never the caller's seed or another leaf's", function()
+    local x = lunet.zeros(3, {requires_grad = true})
+    local seed = lunet.tensor({1, 2, 3}, {dtype = "float32"})
+    x:clone():backward(seed)      -- the seed reaches x unchanged
+    seed:fill_(7)
+    T.values(x.grad, {1, 2, 3})
+    x:backward(seed)              -- a leaf as the root
+    seed:fill_(0)
+    T.values(x.grad, {8, 9, 10})
+    local a, b = lunet.zeros(2, {requires_grad = true}), lunet.zeros(2, {requires_grad = true})
+    ;(a + b):sum():backward()     -- one gradient tensor flows to both
+    a.grad:add_(1)
+    T.values(b.grad, {1, 1})
+    local w = lunet.ones(2, 2, {requires_grad = true})
+    lunet.ones(3, 2):matmul(w):sum():backward() -- a fresh result, kept without a copy
+    T.values(w.grad, {{3, 3}, {3, 3}})
+    lunet.ones(3, 2):matmul(w):sum():backward() -- and accumulated into later
+    T.values(w.grad, {{6, 6}, {6, 6}})
+  end)
+
   it("takes a gradient for a non-scalar root and checks its shape", function()
     local x = lunet.ones(2, 2, {requires_grad = true})
     local y = x * 3
