@@ -19,6 +19,27 @@ describe("memory", function()
     T.eq(lunet.memory().in_use - base, 256 * 256 * 4, "after a collection only w is live (bytes)")
   end)
 
+  it("stays flat over training steps: graphs, gradients and optimizer state are freed", function()
+    local nn, F = lunet.nn, lunet.nn.F
+    lunet.manual_seed(2)
+    local model = nn.Sequential{nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                nn.Linear(4 * 3 * 3, 16), nn.Dropout(0.2), nn.Linear(16, 3)}
+    local lstm = nn.LSTM(5, 8)
+    local opt = lunet.optim.Adam(model:parameters(), {lr = 1e-3})
+    local x, y, seq = lunet.randn(8, 1, 8, 8), lunet.randint(1, 4, {8}), lunet.randn(6, 8, 5)
+    local function epoch()
+      for _ = 1, 50 do
+        local out = lstm(seq)
+        local loss = F.cross_entropy(model(x), y) + out:pow(2):mean()
+        opt:zero_grad(); loss:backward(); opt:step()
+      end
+      collectgarbage()
+      return lunet.memory().in_use
+    end
+    local first = epoch()
+    for _ = 1, 3 do T.eq(epoch(), first, "live tensor bytes after each further epoch") end
+  end)
+
   it("frees a tensor at once when it goes out of a <close> scope", function()
     collectgarbage()
     local base = lunet.memory().in_use
