@@ -115,7 +115,8 @@ int lt_lstm_seq_backward(lt_tensor *grad_out, lt_tensor *grad_cT, lt_tensor *hs,
     dc = dcp;
     if (rc == 0) {
       lt_release(dh);
-      dh = lt_mm(dgt, w_hh); /* the gradient of h_{t-1} through the gates */
+      /* the gradient of h_{t-1} through the gates (of h0 only if asked) */
+      dh = t > 0 || grad_h0 ? lt_mm(dgt, w_hh) : lt_zeros(gates->dtype, 2, bh);
       rc = dh ? put(at(dg, t), lt_retain(dgt)) : -1;
     }
     lt_release(dgt);
@@ -193,7 +194,8 @@ int lt_gru_seq_backward(lt_tensor *grad_out, lt_tensor *hs, lt_tensor *ws, lt_te
       lt_release(dh);
       dh = dhp; /* direct path z * grad_h, plus the path through gh: */
       dhp = NULL;
-      rc = lt_addmm_(dh, dghi, w_hh, 1) | put(at(dxg, t), lt_retain(dgi)) | put(at(dgh, t), lt_retain(dghi));
+      rc = (t > 0 || grad_h0 ? lt_addmm_(dh, dghi, w_hh, 1) : 0) | put(at(dxg, t), lt_retain(dgi)) |
+           put(at(dgh, t), lt_retain(dghi));
     }
     lt_release(dgi); lt_release(dghi); lt_release(dhp);
   }
