@@ -59,8 +59,12 @@ static lt_tensor *to_zero_based(lua_State *L, int arg, int64_t n, int has_ignore
   int64_t *p = lt_data(c), count = lt_numel(c);
   for (int64_t k = 0; k < count; k++) {
     if (has_ignore && p[k] == ignore) { p[k] = ignore - 1; continue; }
+    if ((p[k] < 1 || p[k] > n) && strcmp(what, "target") == 0)
+      luaL_error(L, "%s: target %I is out of range for %I classes (class targets are 1-based: 1..%I)", fname,
+                 (lua_Integer)p[k], (lua_Integer)n, (lua_Integer)n);
     if (p[k] < 1 || p[k] > n)
-      luaL_error(L, "%s: %s %I out of range [1, %I]", fname, what, (lua_Integer)p[k], (lua_Integer)n);
+      luaL_error(L, "%s: %s %I is out of range (%s are 1-based: 1..%I)", fname, what, (lua_Integer)p[k],
+                 strcmp(what, "index") == 0 ? "indices" : what, (lua_Integer)n);
     p[k] -= 1;
   }
   return c;

@@ -41,16 +41,7 @@ return function(F)
     if S(target) ~= S(want) then
       error(fmt("%s: input %s needs a target of shape %s (class indices), got %s", fname, S(input), S(want), S(target)), 3)
     end
-    local C = input:size(input:dim() == 1 and 1 or 2)
-    local t = target
-    if ignore_index ~= nil then t = target:masked_fill(target:eq(ignore_index), 1) end
-    if t:numel() > 0 then
-      local lo, hi = t:min():item(), t:max():item()
-      if lo < 1 or hi > C then
-        error(fmt("%s: target %d is out of range for %d classes (class targets are 1-based: 1..%d)",
-                  fname, lo < 1 and lo or hi, C, C), 3)
-      end
-    end
+    -- the kernel checks each class is in 1..C (or ignore_index) as it converts them
   end
 
   local function class_weight(fname, w, input)
