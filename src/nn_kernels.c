@@ -851,31 +851,77 @@ static int give_outputs(lt_tensor **outs, lt_tensor ***dst, int n) {
   return 0;
 }
 
+/* an output of the _into forms: contiguous, writable, of ref's dtype and (B, cols) */
+static int check_out_rows(const lt_tensor *t, const char *what, const lt_tensor *ref, const char *refname,
+                          int64_t B, int64_t cols) {
+  if (check_rows(t, what, ref, refname, B, cols) < 0) return -1;
+  if (!lt_is_contiguous(t)) return lt_seterr("%s must be contiguous", what);
+  return lt_check_writable(t);
+}
+
+int lt_lstm_cell_forward_into(lt_tensor *gates_pre, lt_tensor *c_prev, lt_tensor *h, lt_tensor *c,
+                              lt_tensor *gates) {
+  int64_t B, H;
+  if (check_gates(gates_pre, "gates_pre", 4, &B, &H) < 0 ||
+      check_rows(c_prev, "c_prev", gates_pre, "gates_pre", B, H) < 0 ||
+      check_out_rows(h, "h", gates_pre, "gates_pre", B, H) < 0 ||
+      check_out_rows(c, "c", gates_pre, "gates_pre", B, H) < 0 ||
+      check_out_rows(gates, "gates", gates_pre, "gates_pre", B, 4 * H) < 0)
+    return -1;
+  holder hd = {.n = 0};
+  lt_tensor *gp, *cp;
+  if (hold_contig(&hd, gates_pre, &gp) < 0 || hold_contig(&hd, c_prev, &cp) < 0) {
+    hold_release(&hd);
+    return -1;
+  }
+  if (gates_pre->dtype == LT_FLOAT32)
+    lstm_cell_forward_f32(lt_data(gp), lt_data(cp), lt_data(gates), lt_data(c), lt_data(h), B, H);
+  else
+    lstm_cell_forward_f64(lt_data(gp), lt_data(cp), lt_data(gates), lt_data(c), lt_data(h), B, H);
+  hold_release(&hd);
+  return 0;
+}
+
 int lt_lstm_cell_forward(lt_tensor *gates_pre, lt_tensor *c_prev, lt_tensor **h, lt_tensor **c,
                          lt_tensor **gates) {
   lt_tensor **dst[3] = {h, c, gates}, *outs[3] = {NULL, NULL, NULL};
   int64_t B, H;
-  if (check_gates(gates_pre, "gates_pre", 4, &B, &H) < 0 ||
-      check_rows(c_prev, "c_prev", gates_pre, "gates_pre", B, H) < 0)
-    return fail_outputs(outs, dst, 3);
-  holder hd = {.n = 0};
-  lt_tensor *gp, *cp;
-  if (hold_contig(&hd, gates_pre, &gp) < 0 || hold_contig(&hd, c_prev, &cp) < 0) goto fail;
+  if (check_gates(gates_pre, "gates_pre", 4, &B, &H) < 0) return fail_outputs(outs, dst, 3);
   lt_dtype dt = gates_pre->dtype;
   if (!(outs[0] = lt_empty(dt, 2, (int64_t[]){B, H})) || !(outs[1] = lt_empty(dt, 2, (int64_t[]){B, H})) ||
-      !(outs[2] = lt_empty(dt, 2, (int64_t[]){B, 4 * H})))
-    goto fail;
-  if (dt == LT_FLOAT32)
-    lstm_cell_forward_f32(lt_data(gp), lt_data(cp), lt_data(outs[2]), lt_data(outs[1]),
-                          lt_data(outs[0]), B, H);
-  else
-    lstm_cell_forward_f64(lt_data(gp), lt_data(cp), lt_data(outs[2]), lt_data(outs[1]),
-                          lt_data(outs[0]), B, H);
-  hold_release(&hd);
+      !(outs[2] = lt_empty(dt, 2, (int64_t[]){B, 4 * H})) ||
+      lt_lstm_cell_forward_into(gates_pre, c_prev, outs[0], outs[1], outs[2]) < 0)
+    return fail_outputs(outs, dst, 3);
   return give_outputs(outs, dst, 3);
-fail:
+}
+
+int lt_lstm_cell_backward_into(lt_tensor *grad_h, lt_tensor *grad_c, lt_tensor *gates, lt_tensor *c_prev,
+                               lt_tensor *c, lt_tensor *grad_gates_pre, lt_tensor *grad_c_prev) {
+  int64_t B, H;
+  if (check_gates(gates, "gates", 4, &B, &H) < 0 ||
+      check_rows(c_prev, "c_prev", gates, "gates", B, H) < 0 ||
+      check_rows(c, "c", gates, "gates", B, H) < 0 ||
+      (grad_h && check_rows(grad_h, "grad_h", gates, "gates", B, H) < 0) ||
+      (grad_c && check_rows(grad_c, "grad_c", gates, "gates", B, H) < 0) ||
+      check_out_rows(grad_gates_pre, "grad_gates_pre", gates, "gates", B, 4 * H) < 0 ||
+      check_out_rows(grad_c_prev, "grad_c_prev", gates, "gates", B, H) < 0)
+    return -1;
+  holder hd = {.n = 0};
+  lt_tensor *gt, *cp, *cc, *dh, *dc;
+  if (hold_contig(&hd, gates, &gt) < 0 || hold_contig(&hd, c_prev, &cp) < 0 ||
+      hold_contig(&hd, c, &cc) < 0 || hold_contig(&hd, grad_h, &dh) < 0 ||
+      hold_contig(&hd, grad_c, &dc) < 0) {
+    hold_release(&hd);
+    return -1;
+  }
+  if (gates->dtype == LT_FLOAT32)
+    lstm_cell_backward_f32(dh ? lt_data(dh) : NULL, dc ? lt_data(dc) : NULL, lt_data(gt), lt_data(cp),
+                           lt_data(cc), lt_data(grad_gates_pre), lt_data(grad_c_prev), B, H);
+  else
+    lstm_cell_backward_f64(dh ? lt_data(dh) : NULL, dc ? lt_data(dc) : NULL, lt_data(gt), lt_data(cp),
+                           lt_data(cc), lt_data(grad_gates_pre), lt_data(grad_c_prev), B, H);
   hold_release(&hd);
-  return fail_outputs(outs, dst, 3);
+  return 0;
 }
 
 int lt_lstm_cell_backward(lt_tensor *grad_h, lt_tensor *grad_c, lt_tensor *gates,
@@ -883,32 +929,12 @@ int lt_lstm_cell_backward(lt_tensor *grad_h, lt_tensor *grad_c, lt_tensor *gates
                           lt_tensor **grad_c_prev) {
   lt_tensor **dst[2] = {grad_gates_pre, grad_c_prev}, *outs[2] = {NULL, NULL};
   int64_t B, H;
-  if (check_gates(gates, "gates", 4, &B, &H) < 0 ||
-      check_rows(c_prev, "c_prev", gates, "gates", B, H) < 0 ||
-      check_rows(c, "c", gates, "gates", B, H) < 0 ||
-      (grad_h && check_rows(grad_h, "grad_h", gates, "gates", B, H) < 0) ||
-      (grad_c && check_rows(grad_c, "grad_c", gates, "gates", B, H) < 0))
-    return fail_outputs(outs, dst, 2);
-  holder hd = {.n = 0};
+  if (check_gates(gates, "gates", 4, &B, &H) < 0) return fail_outputs(outs, dst, 2);
   lt_dtype dt = gates->dtype;
-  lt_tensor *gt, *cp, *cc, *dh, *dc;
-  if (hold_contig(&hd, gates, &gt) < 0 || hold_contig(&hd, c_prev, &cp) < 0 ||
-      hold_contig(&hd, c, &cc) < 0 || hold_contig(&hd, grad_h, &dh) < 0 ||
-      hold_contig(&hd, grad_c, &dc) < 0)
-    goto fail;
-  if (!(outs[0] = lt_empty(dt, 2, (int64_t[]){B, 4 * H})) || !(outs[1] = lt_empty(dt, 2, (int64_t[]){B, H})))
-    goto fail;
-  if (dt == LT_FLOAT32)
-    lstm_cell_backward_f32(dh ? lt_data(dh) : NULL, dc ? lt_data(dc) : NULL, lt_data(gt),
-                           lt_data(cp), lt_data(cc), lt_data(outs[0]), lt_data(outs[1]), B, H);
-  else
-    lstm_cell_backward_f64(dh ? lt_data(dh) : NULL, dc ? lt_data(dc) : NULL, lt_data(gt),
-                           lt_data(cp), lt_data(cc), lt_data(outs[0]), lt_data(outs[1]), B, H);
-  hold_release(&hd);
+  if (!(outs[0] = lt_empty(dt, 2, (int64_t[]){B, 4 * H})) || !(outs[1] = lt_empty(dt, 2, (int64_t[]){B, H})) ||
+      lt_lstm_cell_backward_into(grad_h, grad_c, gates, c_prev, c, outs[0], outs[1]) < 0)
+    return fail_outputs(outs, dst, 2);
   return give_outputs(outs, dst, 2);
-fail:
-  hold_release(&hd);
-  return fail_outputs(outs, dst, 2);
 }
 
 int lt_gru_cell_forward(lt_tensor *gi, lt_tensor *gh, lt_tensor *h_prev, lt_tensor **h,

@@ -99,6 +99,12 @@ int lt_lstm_cell_forward(lt_tensor *gates_pre, lt_tensor *c_prev, lt_tensor **h,
 int lt_lstm_cell_backward(lt_tensor *grad_h, lt_tensor *grad_c, lt_tensor *gates,
                           lt_tensor *c_prev, lt_tensor *c, lt_tensor **grad_gates_pre,
                           lt_tensor **grad_c_prev);
+/* the same into caller-allocated outputs (contiguous, the input's dtype, not
+   overlapping any input), which the sequence kernels reuse step after step */
+int lt_lstm_cell_forward_into(lt_tensor *gates_pre, lt_tensor *c_prev, lt_tensor *h, lt_tensor *c,
+                              lt_tensor *gates);
+int lt_lstm_cell_backward_into(lt_tensor *grad_h, lt_tensor *grad_c, lt_tensor *gates, lt_tensor *c_prev,
+                               lt_tensor *c, lt_tensor *grad_gates_pre, lt_tensor *grad_c_prev);
 
 /* ---- GRU cell ---------------------------------------------------------------
  * gi (B, 3H) = x W_ih^T + b_ih and gh (B, 3H) = h_prev W_hh^T + b_hh, given

@@ -78,16 +78,16 @@ int lt_lstm_seq_forward(lt_tensor *xg, lt_tensor *h0, lt_tensor *c0, lt_tensor *
       check_out(fn, "gates", gates, 3, gs, xg->dtype) < 0)
     return -1;
   lt_tensor *wt = lt_transpose(w_hh, 0, 1);
-  int rc = wt && put(at(hs, 0), lt_retain(h0)) == 0 && put(at(cs, 0), lt_retain(c0)) == 0 ? 0 : -1;
+  lt_tensor *pre = lt_empty(xg->dtype, 2, (int64_t[]){B, 4 * H}); /* one step's pre-activations */
+  int rc = wt && pre && put(at(hs, 0), lt_retain(h0)) == 0 && put(at(cs, 0), lt_retain(c0)) == 0 ? 0 : -1;
   for (int64_t t = 0; rc == 0 && t < T; t++) {
-    lt_tensor *g = at(gates, t), *hp = at(hs, t), *cp = at(cs, t), *h = NULL, *c = NULL, *act = NULL;
-    /* pre-activation into the gates' own slot: xg[t] + h_{t-1} W_hh^T */
-    rc = g && hp && cp && put(lt_retain(g), at(xg, t)) == 0 && lt_addmm_(g, hp, wt, 1) == 0 &&
-                 lt_lstm_cell_forward(g, cp, &h, &c, &act) == 0 ? 0 : -1;
-    if (rc == 0) rc = put(at(hs, t + 1), h) | put(at(cs, t + 1), c) | put(lt_retain(g), act);
-    else { lt_release(h); lt_release(c); lt_release(act); }
-    lt_release(g); lt_release(hp); lt_release(cp);
+    lt_tensor *g = at(gates, t), *hp = at(hs, t), *cp = at(cs, t), *h = at(hs, t + 1), *c = at(cs, t + 1);
+    /* xg[t] + h_{t-1} W_hh^T, then the cell writes h_t, c_t and the gates in place */
+    rc = g && hp && cp && h && c && put(lt_retain(pre), at(xg, t)) == 0 && lt_addmm_(pre, hp, wt, 1) == 0 &&
+                 lt_lstm_cell_forward_into(pre, cp, h, c, g) == 0 ? 0 : -1;
+    lt_release(g); lt_release(hp); lt_release(cp); lt_release(h); lt_release(c);
   }
+  lt_release(pre);
   lt_release(wt);
   return rc;
 }
@@ -102,46 +102,45 @@ int lt_lstm_seq_backward(lt_tensor *grad_out, lt_tensor *grad_cT, lt_tensor *hs,
   if ((grad_out && want(grad_out, fn, "grad_out", 3, out_shape, gates->dtype) < 0) ||
       (grad_cT && want(grad_cT, fn, "grad_cT", 2, bh, gates->dtype) < 0))
     return -1;
-  lt_tensor *dg = lt_empty(gates->dtype, 3, gates->shape);
-  lt_tensor *dh = lt_zeros(gates->dtype, 2, bh), *dc = grad_cT ? lt_retain(grad_cT) : NULL;
-  int rc = dg && dh ? 0 : -1;
+  /* dh: the gradient of h_t; the cell's gradient of c_{t-1} alternates between two buffers */
+  lt_tensor *dg = lt_empty(gates->dtype, 3, gates->shape), *dh = lt_zeros(gates->dtype, 2, bh);
+  lt_tensor *dcbuf[2] = {lt_empty(gates->dtype, 2, bh), lt_empty(gates->dtype, 2, bh)};
+  lt_tensor *dc = grad_cT; /* borrowed: the gradient of c_t, NULL for none */
+  int rc = dg && dh && dcbuf[0] && dcbuf[1] ? 0 : -1;
   for (int64_t t = T - 1; rc == 0 && t >= 0; t--) {
-    lt_tensor *go = grad_out ? at(grad_out, t) : NULL, *dgt = NULL, *dcp = NULL;
-    lt_tensor *g = at(gates, t), *cp = at(cs, t), *c = at(cs, t + 1);
+    lt_tensor *go = grad_out ? at(grad_out, t) : NULL, *dcp = dcbuf[t & 1];
+    lt_tensor *g = at(gates, t), *cp = at(cs, t), *c = at(cs, t + 1), *dgt = at(dg, t);
     if (go) { rc = lt_binary_(LT_ADD, dh, go); lt_release(go); }
-    if (rc == 0) rc = g && cp && c ? lt_lstm_cell_backward(dh, dc, g, cp, c, &dgt, &dcp) : -1;
-    lt_release(g); lt_release(cp); lt_release(c);
-    lt_release(dc);
+    if (rc == 0) rc = g && cp && c && dgt ? lt_lstm_cell_backward_into(dh, dc, g, cp, c, dgt, dcp) : -1;
     dc = dcp;
-    if (rc == 0) {
-      lt_release(dh);
-      /* the gradient of h_{t-1} through the gates (of h0 only if asked) */
-      dh = t > 0 || grad_h0 ? lt_mm(dgt, w_hh) : lt_zeros(gates->dtype, 2, bh);
-      rc = dh ? put(at(dg, t), lt_retain(dgt)) : -1;
-    }
-    lt_release(dgt);
+    /* the gradient of h_{t-1} through the gates (of h0 only if asked) */
+    if (rc == 0 && (t > 0 || grad_h0)) rc = lt_addmm_(dh, dgt, w_hh, 0);
+    lt_release(g); lt_release(cp); lt_release(c); lt_release(dgt);
   }
   lt_tensor *dgr = NULL, *hr = NULL;
   if (rc == 0 && grad_w_hh) {
     dgr = rows(dg, T);
     hr = rows(hs, T);
-    lt_tensor *dgt = dgr ? lt_transpose(dgr, 0, 1) : NULL;
-    *grad_w_hh = dgt && hr ? lt_mm(dgt, hr) : NULL; /* sum_t dG_t^T h_{t-1} */
-    lt_release(dgt);
+    lt_tensor *dgT = dgr ? lt_transpose(dgr, 0, 1) : NULL;
+    *grad_w_hh = dgT && hr ? lt_mm(dgT, hr) : NULL; /* sum_t dG_t^T h_{t-1} */
+    lt_release(dgT);
     if (!*grad_w_hh) rc = -1;
   }
   lt_release(dgr);
   lt_release(hr);
-  if (rc == 0 && !dc) dc = lt_zeros(gates->dtype, 2, bh); /* T = 0 and no grad_cT */
-  if (rc == 0 && !dc) rc = -1;
-  if (rc < 0) {
+  /* the gradient of c0: the last buffer written, or for T = 0 grad_cT itself */
+  lt_tensor *dc0 = NULL;
+  if (rc == 0) dc0 = T > 0 ? lt_retain(dc) : grad_cT ? lt_clone(grad_cT) : lt_zeros(gates->dtype, 2, bh);
+  lt_release(dcbuf[0]);
+  lt_release(dcbuf[1]);
+  if (rc < 0 || !dc0) {
     if (grad_w_hh && *grad_w_hh) { lt_release(*grad_w_hh); *grad_w_hh = NULL; }
-    lt_release(dg); lt_release(dh); lt_release(dc);
+    lt_release(dg); lt_release(dh); lt_release(dc0);
     return -1;
   }
   if (grad_xg) *grad_xg = dg; else lt_release(dg);
   if (grad_h0) *grad_h0 = dh; else lt_release(dh);
-  if (grad_c0) *grad_c0 = dc; else lt_release(dc);
+  if (grad_c0) *grad_c0 = dc0; else lt_release(dc0);
   return 0;
 }
 
