@@ -1160,6 +1160,30 @@ static void test_errors_layers(void) {
           m3, m4);
 }
 
+/* the _into forms write the same numbers into the caller's buffers, and refuse
+   outputs that are strided or of the wrong shape */
+static void test_lstm_cell_into(void) {
+  int64_t B = 3, H = 5;
+  lt_tensor *gp = randn(LT_FLOAT64, 2, (int64_t[]){B, 4 * H}), *cp = randn(LT_FLOAT64, 2, (int64_t[]){B, H});
+  lt_tensor *h = NULL, *c = NULL, *g = NULL;
+  CHECK(lt_lstm_cell_forward(gp, cp, &h, &c, &g) == 0);
+  lt_tensor *h2 = lt_empty(LT_FLOAT64, 2, (int64_t[]){B, H}), *c2 = lt_empty(LT_FLOAT64, 2, (int64_t[]){B, H});
+  lt_tensor *g2 = lt_empty(LT_FLOAT64, 2, (int64_t[]){B, 4 * H});
+  CHECK(lt_lstm_cell_forward_into(gp, cp, h2, c2, g2) == 0);
+  CHECK(max_rel_diff(h2, h) == 0 && max_rel_diff(c2, c) == 0 && max_rel_diff(g2, g) == 0);
+  lt_tensor *dh = randn(LT_FLOAT64, 2, (int64_t[]){B, H}), *dgp = NULL, *dcp = NULL;
+  CHECK(lt_lstm_cell_backward(dh, NULL, g, cp, c, &dgp, &dcp) == 0);
+  lt_tensor *dgp2 = lt_empty(LT_FLOAT64, 2, (int64_t[]){B, 4 * H}), *dcp2 = lt_empty(LT_FLOAT64, 2, (int64_t[]){B, H});
+  CHECK(lt_lstm_cell_backward_into(dh, NULL, g, cp, c, dgp2, dcp2) == 0);
+  CHECK(max_rel_diff(dgp2, dgp) == 0 && max_rel_diff(dcp2, dcp) == 0);
+  lt_tensor *wide = lt_empty(LT_FLOAT64, 2, (int64_t[]){B, 2 * H}), *strided = lt_narrow(wide, 1, 0, H);
+  CHECK(lt_lstm_cell_forward_into(gp, cp, strided, c2, g2) == -1 && msg_is("h must be contiguous"));
+  CHECK(lt_lstm_cell_backward_into(dh, NULL, g, cp, c, dgp2, g2) == -1 &&
+        msg_is("grad_c_prev has shape 3x20, expected 3x5"));
+  lt_tensor *all[] = {gp, cp, h, c, g, h2, c2, g2, dh, dgp, dcp, dgp2, dcp2, wide, strided};
+  for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) lt_release(all[k]);
+}
+
 int main(void) {
   lt_runtime_init();
   lt_manual_seed(7);
@@ -1170,6 +1194,7 @@ int main(void) {
   test_bce_extreme_logits();
   test_bce_clamped();
   test_lstm_cell();
+  test_lstm_cell_into();
   test_float32_activations();
   test_gru_cell();
   test_embedding();
