@@ -230,3 +230,48 @@ describe("recurrent kernels", function()
     T.errors(function() K.gru(const(2, B, 3 * H), const(B + 1, H), const(3 * H, H)) end, "gru: h0 has shape 4x4, expected 3x4")
   end)
 end)
+
+describe("bad arguments", function()
+  -- a valid call of each kernel; every argument in turn replaced by values of
+  -- the wrong kind must raise an error naming the function, never crash
+  local x4, w4 = const(1, 2, 5, 5), const(3, 2, 3, 3)
+  local calls = {
+    linear = {const(2, 3), const(4, 3), const(4)},
+    conv2d = {x4, w4, const(3), 1, 1, 0, 0, 1, 1, 1},
+    conv1d = {const(1, 2, 5), const(3, 2, 3), const(3), 1, 0, 1, 1},
+    conv_transpose2d = {x4, const(2, 3, 3, 3), const(3), 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    max_pool2d = {x4, 2, 2, 2, 2, 0, 0, 1, 1, false},
+    avg_pool2d = {x4, 2, 2, 2, 2, 0, 0, false, true},
+    adaptive_avg_pool2d = {x4, 2, 2},
+    cross_entropy = {const(2, 3), ids{1, 3}, const(3), 2, 0.1, "mean"},
+    nll_loss = {const(2, 3), ids{1, 3}, const(3), 2, "sum"},
+    binary_cross_entropy = {lunet.rand(4):double(), lunet.rand(4):double(), const(4), "mean"},
+    binary_cross_entropy_with_logits = {const(4), lunet.rand(4):double(), const(4), const(4), "none"},
+    embedding = {const(5, 2), ids{1, 5}, 2},
+    batch_norm = {const(4, 3), const(3), const(3), lunet.zeros(3):double(), lunet.ones(3):double(), true, 0.1, 1e-5},
+    layer_norm = {const(2, 3), 1, const(3), const(3), 1e-5},
+    dropout = {const(3), 0.5, true},
+    lstm = {const(2, 1, 8), const(1, 2), const(1, 2), const(8, 2)},
+    gru = {const(2, 1, 6), const(1, 2), const(6, 2), const(6)},
+    lstm_cell = {const(1, 8), const(1, 2)},
+    gru_cell = {const(1, 6), const(1, 6), const(1, 2)},
+  }
+  local wrong = {"x", {}, lunet.tensor{1, 2}, 0.5}
+  for name, a in pairs(calls) do
+    it(name .. " checks every argument", function()
+      T.truthy(pcall(K[name], table.unpack(a, 1, #a)), name .. " with valid arguments")
+      for i = 1, #a do
+        for _, bad in ipairs(wrong) do
+          local b = {table.unpack(a, 1, #a)}
+          b[i] = bad
+          local ok, err = pcall(K[name], table.unpack(b, 1, #a))
+          -- some substitutions are valid (a number for a number); the rest must raise cleanly
+          if not ok then
+            T.truthy(type(err) == "string" and (err:find(name, 1, true) or err:find("bad argument", 1, true)),
+              name .. " argument " .. i .. ": " .. tostring(err))
+          end
+        end
+      end
+    end)
+  end
+end)
