@@ -66,5 +66,8 @@ void lb_apply_requires_grad(lua_State *L, int arg, lt_tensor *t, const char *fna
 void lb_open_checkpoint(lua_State *L, int module);        /* safetensors (l_checkpoint.c) */
 void lb_open_nn(lua_State *L, int module);                /* layer kernels (l_nn.c) */
 void lb_open_optim(lua_State *L, int module);             /* optimizer updates (l_optim.c) */
+void lb_open_csv(lua_State *L, int module);               /* CSV reader (l_csv.c) */
+void lb_open_loader(lua_State *L, int module);            /* batch gathering (l_loader.c) */
+void lb_open_transforms(lua_State *L, int module);        /* batch transforms (l_transforms.c) */
 
 #endif

@@ -1,8 +1,8 @@
--- lunet.data: reading datasets. (The full dataset protocol, DataLoader and
--- transforms come with the data issue; this is the file-reading core.)
+-- lunet.data.mnist: IDX files and the MNIST-format datasets (Fashion-MNIST, MNIST).
+-- Installs data.idx, data.fashion_mnist and data.mnist into the data table given.
 local core = require "lunet.core"
 
-local data = {}
+return function(data)
 
 -- data.idx(path): an IDX file (plain or .gz) as a tensor of its stored shape;
 -- integer types come as int64. A missing or malformed file raises, naming it.
@@ -55,5 +55,4 @@ function data.mnist(opts)
   return mnist_like("mnist", opts, "/usr/share/datasets/mnist", MNIST_CLASSES,
     " (pass root = the folder holding the MNIST IDX files)")
 end
-
-return data
+end

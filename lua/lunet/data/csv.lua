@@ -1,0 +1,2 @@
+-- lunet.data.csv (being written)
+return function(data) end

@@ -1,0 +1,2 @@
+-- lunet.data.dataset (being written)
+return function(data) end

@@ -1,0 +1,2 @@
+-- lunet.data.loader (being written)
+return function(data) end

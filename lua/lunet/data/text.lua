@@ -1,0 +1,2 @@
+-- lunet.data.text (being written)
+return function(data) end

@@ -1,0 +1,2 @@
+-- lunet.data.transforms (being written)
+return function(data) end
