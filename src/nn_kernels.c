@@ -937,60 +937,74 @@ int lt_lstm_cell_backward(lt_tensor *grad_h, lt_tensor *grad_c, lt_tensor *gates
   return give_outputs(outs, dst, 2);
 }
 
+int lt_gru_cell_forward_into(lt_tensor *gi, lt_tensor *gh, lt_tensor *h_prev, lt_tensor *h, lt_tensor *ws) {
+  int64_t B, H;
+  if (check_gates(gi, "gi", 3, &B, &H) < 0 || check_rows(gh, "gh", gi, "gi", B, 3 * H) < 0 ||
+      check_rows(h_prev, "h_prev", gi, "gi", B, H) < 0 || check_out_rows(h, "h", gi, "gi", B, H) < 0 ||
+      check_out_rows(ws, "ws", gi, "gi", B, 4 * H) < 0)
+    return -1;
+  holder hd = {.n = 0};
+  lt_tensor *xi, *xh, *hp;
+  if (hold_contig(&hd, gi, &xi) < 0 || hold_contig(&hd, gh, &xh) < 0 || hold_contig(&hd, h_prev, &hp) < 0) {
+    hold_release(&hd);
+    return -1;
+  }
+  if (gi->dtype == LT_FLOAT32)
+    gru_cell_forward_f32(lt_data(xi), lt_data(xh), lt_data(hp), lt_data(h), lt_data(ws), B, H);
+  else
+    gru_cell_forward_f64(lt_data(xi), lt_data(xh), lt_data(hp), lt_data(h), lt_data(ws), B, H);
+  hold_release(&hd);
+  return 0;
+}
+
 int lt_gru_cell_forward(lt_tensor *gi, lt_tensor *gh, lt_tensor *h_prev, lt_tensor **h,
                         lt_tensor **ws) {
   lt_tensor **dst[2] = {h, ws}, *outs[2] = {NULL, NULL};
   int64_t B, H;
-  if (check_gates(gi, "gi", 3, &B, &H) < 0 || check_rows(gh, "gh", gi, "gi", B, 3 * H) < 0 ||
-      check_rows(h_prev, "h_prev", gi, "gi", B, H) < 0)
-    return fail_outputs(outs, dst, 2);
-  holder hd = {.n = 0};
+  if (check_gates(gi, "gi", 3, &B, &H) < 0) return fail_outputs(outs, dst, 2);
   lt_dtype dt = gi->dtype;
-  lt_tensor *xi, *xh, *hp;
-  if (hold_contig(&hd, gi, &xi) < 0 || hold_contig(&hd, gh, &xh) < 0 ||
-      hold_contig(&hd, h_prev, &hp) < 0)
-    goto fail;
-  if (!(outs[0] = lt_empty(dt, 2, (int64_t[]){B, H})) || !(outs[1] = lt_empty(dt, 2, (int64_t[]){B, 4 * H})))
-    goto fail;
-  if (dt == LT_FLOAT32)
-    gru_cell_forward_f32(lt_data(xi), lt_data(xh), lt_data(hp), lt_data(outs[0]), lt_data(outs[1]), B, H);
-  else
-    gru_cell_forward_f64(lt_data(xi), lt_data(xh), lt_data(hp), lt_data(outs[0]), lt_data(outs[1]), B, H);
-  hold_release(&hd);
+  if (!(outs[0] = lt_empty(dt, 2, (int64_t[]){B, H})) || !(outs[1] = lt_empty(dt, 2, (int64_t[]){B, 4 * H})) ||
+      lt_gru_cell_forward_into(gi, gh, h_prev, outs[0], outs[1]) < 0)
+    return fail_outputs(outs, dst, 2);
   return give_outputs(outs, dst, 2);
-fail:
+}
+
+int lt_gru_cell_backward_into(lt_tensor *grad_h, lt_tensor *ws, lt_tensor *h_prev, lt_tensor *grad_gi,
+                              lt_tensor *grad_gh, lt_tensor *grad_h_prev) {
+  int64_t B, H;
+  if (check_gates(ws, "ws", 4, &B, &H) < 0 || check_rows(grad_h, "grad_h", ws, "ws", B, H) < 0 ||
+      check_rows(h_prev, "h_prev", ws, "ws", B, H) < 0 ||
+      check_out_rows(grad_gi, "grad_gi", ws, "ws", B, 3 * H) < 0 ||
+      check_out_rows(grad_gh, "grad_gh", ws, "ws", B, 3 * H) < 0 ||
+      check_out_rows(grad_h_prev, "grad_h_prev", ws, "ws", B, H) < 0)
+    return -1;
+  holder hd = {.n = 0};
+  lt_tensor *dh, *w, *hp;
+  if (hold_contig(&hd, grad_h, &dh) < 0 || hold_contig(&hd, ws, &w) < 0 || hold_contig(&hd, h_prev, &hp) < 0) {
+    hold_release(&hd);
+    return -1;
+  }
+  if (ws->dtype == LT_FLOAT32)
+    gru_cell_backward_f32(lt_data(dh), lt_data(w), lt_data(hp), lt_data(grad_gi), lt_data(grad_gh),
+                          lt_data(grad_h_prev), B, H);
+  else
+    gru_cell_backward_f64(lt_data(dh), lt_data(w), lt_data(hp), lt_data(grad_gi), lt_data(grad_gh),
+                          lt_data(grad_h_prev), B, H);
   hold_release(&hd);
-  return fail_outputs(outs, dst, 2);
+  return 0;
 }
 
 int lt_gru_cell_backward(lt_tensor *grad_h, lt_tensor *ws, lt_tensor *h_prev,
                          lt_tensor **grad_gi, lt_tensor **grad_gh, lt_tensor **grad_h_prev) {
   lt_tensor **dst[3] = {grad_gi, grad_gh, grad_h_prev}, *outs[3] = {NULL, NULL, NULL};
   int64_t B, H;
-  if (check_gates(ws, "ws", 4, &B, &H) < 0 ||
-      check_rows(grad_h, "grad_h", ws, "ws", B, H) < 0 ||
-      check_rows(h_prev, "h_prev", ws, "ws", B, H) < 0)
-    return fail_outputs(outs, dst, 3);
-  holder hd = {.n = 0};
+  if (check_gates(ws, "ws", 4, &B, &H) < 0) return fail_outputs(outs, dst, 3);
   lt_dtype dt = ws->dtype;
-  lt_tensor *dh, *w, *hp;
-  if (hold_contig(&hd, grad_h, &dh) < 0 || hold_contig(&hd, ws, &w) < 0 ||
-      hold_contig(&hd, h_prev, &hp) < 0)
-    goto fail;
-  if (!(outs[0] = lt_empty(dt, 2, (int64_t[]){B, 3 * H})) ||
-      !(outs[1] = lt_empty(dt, 2, (int64_t[]){B, 3 * H})) || !(outs[2] = lt_empty(dt, 2, (int64_t[]){B, H})))
-    goto fail;
-  if (dt == LT_FLOAT32)
-    gru_cell_backward_f32(lt_data(dh), lt_data(w), lt_data(hp), lt_data(outs[0]), lt_data(outs[1]),
-                          lt_data(outs[2]), B, H);
-  else
-    gru_cell_backward_f64(lt_data(dh), lt_data(w), lt_data(hp), lt_data(outs[0]), lt_data(outs[1]),
-                          lt_data(outs[2]), B, H);
-  hold_release(&hd);
+  if (!(outs[0] = lt_empty(dt, 2, (int64_t[]){B, 3 * H})) || !(outs[1] = lt_empty(dt, 2, (int64_t[]){B, 3 * H})) ||
+      !(outs[2] = lt_empty(dt, 2, (int64_t[]){B, H})) ||
+      lt_gru_cell_backward_into(grad_h, ws, h_prev, outs[0], outs[1], outs[2]) < 0)
+    return fail_outputs(outs, dst, 3);
   return give_outputs(outs, dst, 3);
-fail:
-  hold_release(&hd);
-  return fail_outputs(outs, dst, 3);
 }
 
 /* ---- embedding ------------------------------------------------------------------------

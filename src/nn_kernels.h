@@ -119,6 +119,10 @@ int lt_gru_cell_forward(lt_tensor *gi, lt_tensor *gh, lt_tensor *h_prev, lt_tens
                         lt_tensor **ws);
 int lt_gru_cell_backward(lt_tensor *grad_h, lt_tensor *ws, lt_tensor *h_prev,
                          lt_tensor **grad_gi, lt_tensor **grad_gh, lt_tensor **grad_h_prev);
+/* the same into caller-allocated outputs, as the LSTM's _into forms */
+int lt_gru_cell_forward_into(lt_tensor *gi, lt_tensor *gh, lt_tensor *h_prev, lt_tensor *h, lt_tensor *ws);
+int lt_gru_cell_backward_into(lt_tensor *grad_h, lt_tensor *ws, lt_tensor *h_prev, lt_tensor *grad_gi,
+                              lt_tensor *grad_gh, lt_tensor *grad_h_prev);
 
 /* ---- embedding --------------------------------------------------------------
  * weight (V, D), indices int64 of any shape (..., 0-based in [0, V)) ->

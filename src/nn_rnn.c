@@ -158,13 +158,11 @@ int lt_gru_seq_forward(lt_tensor *xg, lt_tensor *h0, lt_tensor *w_hh, lt_tensor 
   lt_tensor *gh = lt_empty(xg->dtype, 2, (int64_t[]){B, 3 * H});
   int rc = wt && gh && put(at(hs, 0), lt_retain(h0)) == 0 ? 0 : -1;
   for (int64_t t = 0; rc == 0 && t < T; t++) {
-    lt_tensor *hp = at(hs, t), *gi = at(xg, t), *h = NULL, *w = NULL;
-    /* gh = b_hh + h_{t-1} W_hh^T */
-    rc = hp && gi && (b_hh ? lt_copy_(gh, b_hh) : lt_fill_(gh, 0)) == 0 && lt_addmm_(gh, hp, wt, 1) == 0 &&
-                 lt_gru_cell_forward(gi, gh, hp, &h, &w) == 0 ? 0 : -1;
-    if (rc == 0) rc = put(at(hs, t + 1), h) | put(at(ws, t), w);
-    else { lt_release(h); lt_release(w); }
-    lt_release(hp); lt_release(gi);
+    lt_tensor *hp = at(hs, t), *gi = at(xg, t), *h = at(hs, t + 1), *w = at(ws, t);
+    /* gh = b_hh + h_{t-1} W_hh^T; the cell writes h_t and its saved values in place */
+    rc = hp && gi && h && w && (b_hh ? lt_copy_(gh, b_hh) : lt_fill_(gh, 0)) == 0 &&
+                 lt_addmm_(gh, hp, wt, 1) == 0 && lt_gru_cell_forward_into(gi, gh, hp, h, w) == 0 ? 0 : -1;
+    lt_release(hp); lt_release(gi); lt_release(h); lt_release(w);
   }
   lt_release(gh);
   lt_release(wt);
@@ -181,23 +179,22 @@ int lt_gru_seq_backward(lt_tensor *grad_out, lt_tensor *hs, lt_tensor *ws, lt_te
   int64_t bh[2] = {B, H}, out_shape[3] = {T, B, H}, g3[3] = {T, B, 3 * H};
   if (grad_out && want(grad_out, fn, "grad_out", 3, out_shape, ws->dtype) < 0) return -1;
   lt_tensor *dxg = lt_empty(ws->dtype, 3, g3), *dgh = lt_empty(ws->dtype, 3, g3);
-  lt_tensor *dh = lt_zeros(ws->dtype, 2, bh);
-  int rc = dxg && dgh && dh ? 0 : -1;
+  /* the gradient of h_t alternates between two buffers: the cell reads one, writes the other */
+  lt_tensor *dhbuf[2] = {lt_zeros(ws->dtype, 2, bh), lt_empty(ws->dtype, 2, bh)}, *dh = dhbuf[0];
+  int rc = dxg && dgh && dhbuf[0] && dhbuf[1] ? 0 : -1;
   for (int64_t t = T - 1; rc == 0 && t >= 0; t--) {
     lt_tensor *go = grad_out ? at(grad_out, t) : NULL, *w = at(ws, t), *hp = at(hs, t);
-    lt_tensor *dgi = NULL, *dghi = NULL, *dhp = NULL;
+    lt_tensor *dgi = at(dxg, t), *dghi = at(dgh, t), *dhp = dhbuf[dh == dhbuf[0]];
     if (go) { rc = lt_binary_(LT_ADD, dh, go); lt_release(go); }
-    if (rc == 0) rc = w && hp ? lt_gru_cell_backward(dh, w, hp, &dgi, &dghi, &dhp) : -1;
-    lt_release(w); lt_release(hp);
-    if (rc == 0) {
-      lt_release(dh);
-      dh = dhp; /* direct path z * grad_h, plus the path through gh: */
-      dhp = NULL;
-      rc = (t > 0 || grad_h0 ? lt_addmm_(dh, dghi, w_hh, 1) : 0) | put(at(dxg, t), lt_retain(dgi)) |
-           put(at(dgh, t), lt_retain(dghi));
-    }
-    lt_release(dgi); lt_release(dghi); lt_release(dhp);
+    if (rc == 0) rc = w && hp && dgi && dghi ? lt_gru_cell_backward_into(dh, w, hp, dgi, dghi, dhp) : -1;
+    /* the direct path z * grad_h, plus the path through gh (for h0 only if asked) */
+    dh = dhp;
+    if (rc == 0 && (t > 0 || grad_h0)) rc = lt_addmm_(dh, dghi, w_hh, 1);
+    lt_release(w); lt_release(hp); lt_release(dgi); lt_release(dghi);
   }
+  if (dh) lt_retain(dh); /* the result: the buffer written last */
+  lt_release(dhbuf[0]);
+  lt_release(dhbuf[1]);
   lt_tensor *ghr = NULL, *hr = NULL;
   if (rc == 0 && (grad_w_hh || grad_b_hh)) {
     ghr = rows(dgh, T);

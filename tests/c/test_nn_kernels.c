@@ -1184,6 +1184,25 @@ static void test_lstm_cell_into(void) {
   for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) lt_release(all[k]);
 }
 
+static void test_gru_cell_into(void) {
+  int64_t B = 2, H = 3;
+  lt_tensor *gi = randn(LT_FLOAT64, 2, (int64_t[]){B, 3 * H}), *gh = randn(LT_FLOAT64, 2, (int64_t[]){B, 3 * H});
+  lt_tensor *hp = randn(LT_FLOAT64, 2, (int64_t[]){B, H}), *h = NULL, *ws = NULL;
+  CHECK(lt_gru_cell_forward(gi, gh, hp, &h, &ws) == 0);
+  lt_tensor *h2 = lt_empty(LT_FLOAT64, 2, (int64_t[]){B, H}), *ws2 = lt_empty(LT_FLOAT64, 2, (int64_t[]){B, 4 * H});
+  CHECK(lt_gru_cell_forward_into(gi, gh, hp, h2, ws2) == 0);
+  CHECK(max_rel_diff(h2, h) == 0 && max_rel_diff(ws2, ws) == 0);
+  lt_tensor *dh = randn(LT_FLOAT64, 2, (int64_t[]){B, H}), *dgi = NULL, *dgh = NULL, *dhp = NULL;
+  CHECK(lt_gru_cell_backward(dh, ws, hp, &dgi, &dgh, &dhp) == 0);
+  lt_tensor *dgi2 = lt_empty(LT_FLOAT64, 2, (int64_t[]){B, 3 * H}), *dgh2 = lt_empty(LT_FLOAT64, 2, (int64_t[]){B, 3 * H});
+  lt_tensor *dhp2 = lt_empty(LT_FLOAT64, 2, (int64_t[]){B, H});
+  CHECK(lt_gru_cell_backward_into(dh, ws, hp, dgi2, dgh2, dhp2) == 0);
+  CHECK(max_rel_diff(dgi2, dgi) == 0 && max_rel_diff(dgh2, dgh) == 0 && max_rel_diff(dhp2, dhp) == 0);
+  CHECK(lt_gru_cell_forward_into(gi, gh, hp, ws2, h2) == -1 && msg_is("h has shape 2x12, expected 2x3"));
+  lt_tensor *all[] = {gi, gh, hp, h, ws, h2, ws2, dh, dgi, dgh, dhp, dgi2, dgh2, dhp2};
+  for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) lt_release(all[k]);
+}
+
 int main(void) {
   lt_runtime_init();
   lt_manual_seed(7);
@@ -1197,6 +1216,7 @@ int main(void) {
   test_lstm_cell_into();
   test_float32_activations();
   test_gru_cell();
+  test_gru_cell_into();
   test_embedding();
   test_batch_norm();
   test_layer_norm();
