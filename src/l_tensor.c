@@ -44,7 +44,12 @@ static size_t gc_limit = GC_WINDOW;
 static size_t tensor_bytes(void) { return lt_mem_in_use() + lt_mem_headers(); }
 
 void lb_account(lua_State *L) {
-  if (tensor_bytes() < gc_limit) return;
+  size_t now = tensor_bytes();
+  /* tensors freed since (a collection the script asked for, <close>): the
+     window follows the live memory down, or a big tensor freed long ago
+     would leave room for that much garbage */
+  if (now + GC_WINDOW < gc_limit) gc_limit = now + GC_WINDOW;
+  if (now < gc_limit) return;
   lua_gc(L, LUA_GCCOLLECT);
   gc_limit = tensor_bytes() + GC_WINDOW;
 }

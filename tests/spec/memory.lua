@@ -19,6 +19,22 @@ describe("memory", function()
     T.eq(lunet.memory().in_use - base, 256 * 256 * 4, "after a collection only w is live (bytes)")
   end)
 
+  it("lets no more garbage pile up after a big tensor is freed", function()
+    do
+      local big = lunet.zeros(25 * 2^20)   -- 100 MiB live: the collector's limit rises past it
+      T.truthy(big:numel() > 0)
+    end
+    collectgarbage()
+    local base, peak = lunet.memory().in_use, 0
+    local w = lunet.randn(256, 256)
+    for _ = 1, 2000 do
+      local h = w * 0.5                    -- 256 KiB of garbage a step
+      local used = lunet.memory().in_use
+      if used > peak then peak = used end
+    end
+    T.truthy(peak - base < 64 * 2^20, string.format("garbage peaked at %.0f MiB, under 64 MiB", (peak - base) / 2^20))
+  end)
+
   it("stays flat over training steps: graphs, gradients and optimizer state are freed", function()
     local nn, F = lunet.nn, lunet.nn.F
     lunet.manual_seed(2)
