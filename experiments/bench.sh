@@ -6,7 +6,8 @@
 #
 # Sections: matmul (GFLOP/s), ew (x + y and exp, GB/s), small (us per op on 2x2),
 # startup (ms for `lunet -e ''`), train (ms per training step of the MLP, the
-# Keras CNN and the LSTM: bench_train.lua / .py; issue 3). Programs are run interleaved -- lunet, torch,
+# Keras CNN and the LSTM: bench_train.lua / .py; issue 3), data (loading
+# Fashion-MNIST and one epoch of batches: bench_data.lua / .py; issue 4). Programs are run interleaved -- lunet, torch,
 # lunet, torch, baseline, ... -- section by section, for BENCH_ROUNDS rounds, the
 # order rotated every round. Each run reports the best and the median of its
 # samples; the tables give, per figure, the best over the rounds and the median
@@ -22,7 +23,7 @@
 # Environment:
 #   LUNET            the binary (default ./lunet)
 #   BENCH_ROUNDS     rounds (default 3)
-#   BENCH_SECTIONS   default "matmul ew small startup train"
+#   BENCH_SECTIONS   default "matmul ew small startup train data"
 #   BENCH_TARGET     seconds per timed sample (default 0.06); BENCH_SAMPLES (5)
 #   BENCH_STARTUP_N  runs of `lunet -e ''` (default 50; lua5.4 as many, torch 10)
 #   BENCH_RAW        also keep the raw BENCH lines in this file
@@ -34,7 +35,7 @@ set -euo pipefail
 LUNET=${LUNET:-./lunet}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROUNDS=${BENCH_ROUNDS:-3}
-SECTIONS=${BENCH_SECTIONS:-matmul ew small startup train}
+SECTIONS=${BENCH_SECTIONS:-matmul ew small startup train data}
 STARTUP_N=${BENCH_STARTUP_N:-50}
 PYTHON=${PYTHON:-/usr/bin/python3}
 WAIT_MAX=${BENCH_WAIT_MAX:-10}
@@ -118,6 +119,7 @@ jobs_for() { # section -> lines "ENV... -- CMD..."
   local sec=$1
   local L="$HERE/bench_tensor.lua" P="$HERE/bench_tensor.py"
   if [ "$sec" = train ]; then L="$HERE/bench_train.lua" P="$HERE/bench_train.py"; sec=""; fi
+  if [ "$sec" = data ]; then L="$HERE/bench_data.lua" P="$HERE/bench_data.py"; sec=""; fi
   echo "LUNET_NUM_THREADS=1 -- $LUNET $L $sec"
   [ $HAVE_TORCH = 1 ] && echo "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 -- $PYTHON $P --threads 1 $sec"
   echo "LUNET_NUM_THREADS=2 -- $LUNET $L $sec"

@@ -168,6 +168,20 @@ def train(d):
                      "1T ratio", "2T ratio", "fastest/fastest"], rows))
 
 
+def data_section(d):
+    rows = []
+    keys = sorted({(k[0], k[1], k[3], k[4]) for k in d.t if k[2] == "data"})
+    for impl, cfg, case, var in keys:
+        t = d.time(impl, cfg, "data", case, var)
+        rows.append([case, var, f"{impl} {cfg}", f(t * 1e3 if t else None, "{:.1f}")])
+    return ("data: loading the 60,000 Fashion-MNIST training images (case load) and one epoch of\n"
+            "shuffled batches of 128 with no model (case epoch), ms\n\n"
+            + table(["case", "variant", "program", "ms"], rows))
+
+
+data_section.__name__ = "data"
+
+
 def startup(rows):
     by = defaultdict(list)
     order = []
@@ -213,7 +227,7 @@ def main(argv):
         d = Data(rows, s)
         title = ("BEST run over the rounds" if s == "best" else "MEDIAN run over the rounds")
         print(f"\n## {title}\n")
-        for fn in (matmul, ew, small, train):
+        for fn in (matmul, ew, small, train, data_section):
             sec = fn.__name__
             if any(k[2] == sec for k in d.t):
                 print(fn(d) + "\n")
