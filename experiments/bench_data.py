@@ -17,44 +17,20 @@ Environment: BENCH_TARGET (0.06), BENCH_SAMPLES (5), FASHION_ROOT.
 """
 import gzip
 import os
-import statistics
 import sys
 import time
 
 import numpy as np
 import torch
 
-TARGET = float(os.environ.get("BENCH_TARGET") or 0.06)
-SAMPLES = int(os.environ.get("BENCH_SAMPLES") or 5)
+from bench_tensor import measure  # the timing every Python bench shares
+
 ROOT = os.environ.get("FASHION_ROOT") or "/usr/share/datasets/fashion-mnist"
-now = time.perf_counter
 
 
 def emit(impl, cfg, case, var, best, med, reps):
     print(f"BENCH impl={impl} cfg={cfg} sec=data case={case} var={var} work=1 "
           f"unit=ms t_best={best:.6e} t_med={med:.6e} reps={reps}", flush=True)
-
-
-def measure(fn):
-    """warm up, size the loop to about TARGET s, then best and median s/op of SAMPLES"""
-    fn(); fn()
-    reps = 1
-    while True:
-        t0 = now()
-        for _ in range(reps):
-            fn()
-        dt = now() - t0
-        if dt >= TARGET / 8:
-            reps = max(1, int(-(-reps * TARGET // dt)))
-            break
-        reps *= 4
-    ts = []
-    for _ in range(SAMPLES):
-        t0 = now()
-        for _ in range(reps):
-            fn()
-        ts.append((now() - t0) / reps)
-    return min(ts), statistics.median(ts), reps
 
 
 def read_idx(path):
