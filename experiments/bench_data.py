@@ -18,7 +18,6 @@ Environment: BENCH_TARGET (0.06), BENCH_SAMPLES (5), FASHION_ROOT.
 import gzip
 import os
 import sys
-import time
 
 import numpy as np
 import torch
