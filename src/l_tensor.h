@@ -69,5 +69,6 @@ void lb_open_optim(lua_State *L, int module);             /* optimizer updates (
 void lb_open_csv(lua_State *L, int module);               /* CSV reader (l_csv.c) */
 void lb_open_loader(lua_State *L, int module);            /* batch gathering (l_loader.c) */
 void lb_open_transforms(lua_State *L, int module);        /* batch transforms (l_transforms.c) */
+void lb_open_runs(lua_State *L, int module);              /* the run store (l_runs.c) */
 
 #endif

@@ -14,6 +14,7 @@ lunet.autograd = require "lunet.autograd"
 lunet.gradcheck = lunet.autograd.gradcheck
 lunet.nn = require "lunet.nn"
 lunet.optim = require "lunet.optim"
+lunet.runs = require "lunet.runs"
 
 -- functional forms of the methods: lunet.exp(x), lunet.matmul(a, b), ...
 -- (in-place methods, ending in "_", stay methods only)

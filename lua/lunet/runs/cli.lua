@@ -1,0 +1,2 @@
+-- lunet.runs.cli (being written)
+return {}

@@ -1,0 +1,2 @@
+-- lunet.runs.filter (being written)
+return {}

@@ -1,0 +1,2 @@
+-- lunet.runs: the experiment history in SQLite (being written)
+return {}

@@ -1,0 +1,2 @@
+-- lunet.runs.plot (being written)
+return {}

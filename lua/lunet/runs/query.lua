@@ -1,0 +1,2 @@
+-- lunet.runs.query (being written)
+return {}

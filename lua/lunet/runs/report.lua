@@ -1,0 +1,2 @@
+-- lunet.runs.report (being written)
+return {}
