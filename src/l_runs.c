@@ -1,4 +1,380 @@
-/* l_runs.c -- Lua bindings of the run store (to be written) */
+/* l_runs.c -- Lua bindings of the run store (runs_db.c), reached from Lua as
+ * require("lunet.core")._runs; lua/lunet/runs/ builds on them.
+ *
+ *   _runs.open(path, {readonly = b}) -> db    db:query(sql, params) -> rows
+ *   db:exec(sql, params) -> changes           db:close()
+ *   _runs.start(path, info) -> run            (the recorder: run:log{...} etc.)
+ * Statements are prepared with parameters bound, never pasted into the SQL.
+ */
 #include "l_tensor.h"
+#include "runs_db.h"
+#include "version.h"
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
 
-void lb_open_runs(lua_State *L, int module) { (void)L; (void)module; }
+#define DB_HANDLE "lunet.runs_db"
+#define RUN_HANDLE "lunet.run"
+
+/* created closed, then opened: __gc can always run (liolib's rule) */
+typedef struct { sqlite3 *db; sqlite3_stmt *st; int readonly; } dbh;
+typedef struct { lr_run *r; } runh;
+
+/* ---- the generic handle ------------------------------------------------- */
+static dbh *check_db(lua_State *L, const char *fname) {
+  dbh *h = luaL_checkudata(L, 1, DB_HANDLE);
+  if (!h->db) luaL_error(L, "%s: the database is closed", fname);
+  return h;
+}
+
+static int db_gc(lua_State *L) {
+  dbh *h = luaL_checkudata(L, 1, DB_HANDLE);
+  sqlite3_finalize(h->st);
+  h->st = NULL;
+  if (h->db) sqlite3_close_v2(h->db);
+  h->db = NULL;
+  return 0;
+}
+
+static int l_open(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int readonly = 0;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_argexpected(L, lua_istable(L, 2), 2, "options table");
+    lua_getfield(L, 2, "readonly");
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+      luaL_error(L, "runs.open: option readonly must be a boolean, got %s", luaL_typename(L, -1));
+    readonly = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  dbh *h = lua_newuserdatauv(L, sizeof *h, 0);
+  h->db = NULL;
+  h->st = NULL;
+  h->readonly = readonly;
+  luaL_setmetatable(L, DB_HANDLE);
+  char err[512];
+  if (!(h->db = lr_open(path, readonly, err, sizeof err))) return luaL_error(L, "runs.open: %s", err);
+  return 1;
+}
+
+/* bind params (a Lua array at arg, or nil) to h->st */
+static void bind_params(lua_State *L, dbh *h, int arg, const char *fname) {
+  if (lua_isnoneornil(L, arg)) return;
+  luaL_argexpected(L, lua_istable(L, arg), arg, "array of parameters");
+  int want = sqlite3_bind_parameter_count(h->st);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, arg);
+  if (lua_getfield(L, arg, "n") == LUA_TNUMBER) n = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  if (n > want) luaL_error(L, "%s: %d parameters given, the statement has %d", fname, (int)n, want);
+  for (int i = 1; i <= n; i++) {
+    int t = lua_rawgeti(L, arg, i), rc;
+    if (t == LUA_TNIL) rc = sqlite3_bind_null(h->st, i);
+    else if (t == LUA_TBOOLEAN) rc = sqlite3_bind_int(h->st, i, lua_toboolean(L, -1));
+    else if (lua_isinteger(L, -1)) rc = sqlite3_bind_int64(h->st, i, lua_tointeger(L, -1));
+    else if (t == LUA_TNUMBER) rc = sqlite3_bind_double(h->st, i, lua_tonumber(L, -1));
+    else if (t == LUA_TSTRING) {
+      size_t len;
+      const char *s = lua_tolstring(L, -1, &len);
+      rc = sqlite3_bind_text(h->st, i, s, (int)len, SQLITE_TRANSIENT);
+    } else
+      return (void)luaL_error(L, "%s: parameter %d must be a number, string, boolean or nil, got %s", fname, i,
+                              luaL_typename(L, -1));
+    if (rc != SQLITE_OK) luaL_error(L, "%s: cannot bind parameter %d: %s", fname, i, sqlite3_errmsg(h->db));
+    lua_pop(L, 1);
+  }
+}
+
+/* prepare the statement at *sql (advancing it past the statement) into h->st */
+static int prepare(lua_State *L, dbh *h, const char **sql, const char *fname) {
+  sqlite3_finalize(h->st);
+  h->st = NULL;
+  const char *tail;
+  if (sqlite3_prepare_v2(h->db, *sql, -1, &h->st, &tail) != SQLITE_OK)
+    return luaL_error(L, "%s: %s", fname, sqlite3_errmsg(h->db));
+  *sql = tail;
+  return h->st != NULL;
+}
+
+static void push_column(lua_State *L, sqlite3_stmt *st, int i) {
+  switch (sqlite3_column_type(st, i)) {
+  case SQLITE_INTEGER: lua_pushinteger(L, sqlite3_column_int64(st, i)); break;
+  case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(st, i)); break;
+  case SQLITE_NULL: lua_pushnil(L); break;
+  default: lua_pushlstring(L, (const char *)sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+  }
+}
+
+static int l_query(lua_State *L) {
+  dbh *h = check_db(L, "db:query");
+  const char *sql = luaL_checkstring(L, 2);
+  if (!prepare(L, h, &sql, "db:query")) return luaL_error(L, "db:query: the SQL holds no statement");
+  while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '\r' || *sql == ';') sql++;
+  if (*sql) return luaL_error(L, "db:query: one statement at a time (more SQL follows: %s)", sql);
+  bind_params(L, h, 3, "db:query");
+  int ncol = sqlite3_column_count(h->st), rc;
+  lua_newtable(L);
+  lua_Integer n = 0;
+  while ((rc = sqlite3_step(h->st)) == SQLITE_ROW) {
+    lua_createtable(L, 0, ncol);
+    for (int i = 0; i < ncol; i++) {
+      push_column(L, h->st, i);
+      lua_setfield(L, -2, sqlite3_column_name(h->st, i));
+    }
+    lua_rawseti(L, -2, ++n);
+  }
+  if (rc != SQLITE_DONE) return luaL_error(L, "db:query: %s", sqlite3_errmsg(h->db));
+  sqlite3_finalize(h->st);
+  h->st = NULL;
+  return 1;
+}
+
+static int l_exec(lua_State *L) {
+  dbh *h = check_db(L, "db:exec");
+  const char *sql = luaL_checkstring(L, 2);
+  if (h->readonly) return luaL_error(L, "db:exec: the database was opened readonly");
+  sqlite3_int64 before = sqlite3_total_changes64(h->db);
+  while (prepare(L, h, &sql, "db:exec")) {
+    bind_params(L, h, 3, "db:exec");
+    int rc;
+    while ((rc = sqlite3_step(h->st)) == SQLITE_ROW) {}
+    if (rc != SQLITE_DONE) return luaL_error(L, "db:exec: %s", sqlite3_errmsg(h->db));
+  }
+  sqlite3_finalize(h->st);
+  h->st = NULL;
+  lua_pushinteger(L, (lua_Integer)(sqlite3_total_changes64(h->db) - before));
+  return 1;
+}
+
+static int l_readonly(lua_State *L) {
+  lua_pushboolean(L, check_db(L, "db:is_readonly")->readonly);
+  return 1;
+}
+
+/* ---- the recorder ------------------------------------------------------- */
+static lr_run *check_run(lua_State *L, const char *fname) {
+  runh *h = luaL_checkudata(L, 1, RUN_HANDLE);
+  if (!h->r) luaL_error(L, "%s: the run is closed", fname);
+  return h->r;
+}
+
+static const char *opt_field(lua_State *L, int t, const char *key) {
+  lua_getfield(L, t, key);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return NULL; }
+  if (!lua_isstring(L, -1)) luaL_error(L, "runs.start: info.%s must be a string, got %s", key, luaL_typename(L, -1));
+  const char *s = lua_tostring(L, -1);
+  lua_pop(L, 1); /* still referenced by the info table */
+  return s;
+}
+
+static int l_start(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lr_run_info in = {.lunet_version = LUNET_VERSION, .lua_version = LUA_RELEASE, .blas = lt_blas_info(),
+                    .threads = lt_get_num_threads(), .seed = (int64_t)lt_initial_seed()};
+  in.name = opt_field(L, 2, "name");
+  in.script_path = opt_field(L, 2, "script");
+  in.command_line = opt_field(L, 2, "command_line");
+  runh *h = lua_newuserdatauv(L, sizeof *h, 0);
+  h->r = NULL;
+  luaL_setmetatable(L, RUN_HANDLE);
+  char err[512];
+  if (!(h->r = lr_run_start(path, &in, err, sizeof err))) return luaL_error(L, "runs.start: %s", err);
+  return 1;
+}
+
+/* run:log{key = value, ...} or run:log(t, step): the hot path */
+static int l_log(lua_State *L) {
+  lr_run *r = check_run(L, "run:log");
+  luaL_checktype(L, 2, LUA_TTABLE);
+  int64_t step;
+  if (lua_isnoneornil(L, 3)) step = lr_run_next_step(r);
+  else {
+    int ok;
+    step = (int64_t)lua_tointegerx(L, 3, &ok);
+    if (!ok) return luaL_error(L, "run:log: step (argument 2) must be an integer, got %s", luaL_typename(L, 3));
+  }
+  double now = lr_now();
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      return luaL_error(L, "run:log: metric names must be strings, got %s", luaL_typename(L, -2));
+    size_t len;
+    const char *name = lua_tolstring(L, -2, &len);
+    if (lua_type(L, -1) != LUA_TNUMBER)
+      return luaL_error(L, "run:log: metric '%s' must be a number%s, got %s", name,
+                        lb_test(L, -1) ? " (use x:item() for a tensor)" : "", luaL_typename(L, -1));
+    int k = lr_run_key(r, name, len);
+    if (k < 0) return luaL_error(L, "run:log: out of memory");
+    lr_run_log(r, k, step, lua_tonumber(L, -1), now);
+    lua_pop(L, 1);
+  }
+  lr_run_end_step(r, step);
+  lr_run_maybe_flush(r);
+  return 0;
+}
+
+/* a value for params and tags as text (numbers as Lua prints them) */
+static const char *value_text(lua_State *L, int arg, const char *fname) {
+  int t = lua_type(L, arg);
+  if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN)
+    luaL_error(L, "%s: value must be a number, string or boolean, got %s", fname, luaL_typename(L, arg));
+  return luaL_tolstring(L, arg, NULL);
+}
+
+static int l_log_param(lua_State *L) {
+  lr_run *r = check_run(L, "run:log_param");
+  const char *key = luaL_checkstring(L, 2);
+  const char *text = value_text(L, 3, "run:log_param");
+  int has = 0;
+  double num = 0;
+  if (lua_type(L, 3) == LUA_TNUMBER) { has = 1; num = lua_tonumber(L, 3); }
+  else if (lua_type(L, 3) == LUA_TSTRING && lua_stringtonumber(L, text)) { has = 1; num = lua_tonumber(L, -1); }
+  if (has && isnan(num)) has = 0;
+  if (lr_run_param(r, key, text, has, num) != 0) return luaL_error(L, "run:log_param: out of memory");
+  return 0;
+}
+
+static int l_set_tag(lua_State *L) {
+  lr_run *r = check_run(L, "run:set_tag");
+  const char *key = luaL_checkstring(L, 2);
+  if (lr_run_tag(r, key, value_text(L, 3, "run:set_tag")) != 0) return luaL_error(L, "run:set_tag: out of memory");
+  return 0;
+}
+
+static int l_note(lua_State *L) {
+  lr_run *r = check_run(L, "run:note");
+  if (lr_run_note(r, luaL_checkstring(L, 2)) != 0) return luaL_error(L, "run:note: out of memory");
+  return 0;
+}
+
+static int l_artifact(lua_State *L) {
+  lr_run *r = check_run(L, "run:artifact");
+  const char *path = luaL_checkstring(L, 2), *kind = luaL_optstring(L, 3, NULL);
+  char sha[65];
+  int64_t size;
+  if (lr_sha256_file(path, sha, &size) != 0)
+    return luaL_error(L, "run:artifact: cannot read %s: %s", path, strerror(errno));
+  if (lr_run_artifact(r, path, kind, size, sha) != 0) return luaL_error(L, "run:artifact: out of memory");
+  lua_pushinteger(L, size);
+  lua_pushstring(L, sha);
+  return 2;
+}
+
+static int l_set(lua_State *L) {
+  lr_run *r = check_run(L, "run:_set");
+  const char *field = luaL_checkstring(L, 2), *value = luaL_checkstring(L, 3);
+  if (lr_run_set(r, field, value) != 0)
+    return luaL_error(L, "run:_set: field must be name, notes, parent_id or experiment, got '%s'", field);
+  return 0;
+}
+
+static int l_set_goal(lua_State *L) {
+  lr_run *r = check_run(L, "run:set_goal");
+  const char *metric = luaL_checkstring(L, 2), *goal = luaL_checkstring(L, 3);
+  if (strcmp(goal, "min") != 0 && strcmp(goal, "max") != 0)
+    return luaL_error(L, "run:set_goal: goal must be 'min' or 'max', got '%s'", goal);
+  if (lr_run_goal(r, metric, goal) != 0) return luaL_error(L, "run:set_goal: out of memory");
+  return 0;
+}
+
+static int l_flush(lua_State *L) {
+  lua_pushboolean(L, lr_run_flush(check_run(L, "run:flush")) == 0);
+  return 1;
+}
+
+static const char *const STATUSES[] = {"finished", "failed", "killed", "crashed", NULL};
+
+/* run:finish([status [, exit_status [, error [, traceback]]]]) -> written */
+static int l_finish(lua_State *L) {
+  lr_run *r = check_run(L, "run:finish");
+  const char *status = STATUSES[luaL_checkoption(L, 2, "finished", STATUSES)];
+  int exit_status = (int)luaL_optinteger(L, 3, strcmp(status, "finished") == 0 ? 0 : 1);
+  const char *error = luaL_optstring(L, 4, NULL), *traceback = luaL_optstring(L, 5, NULL);
+  lua_pushboolean(L, lr_run_finish(r, status, exit_status, error, traceback, (int64_t)lt_initial_seed()) == 0);
+  return 1;
+}
+
+static int l_id(lua_State *L) {
+  lua_pushinteger(L, lr_run_id(check_run(L, "run:id")));
+  return 1;
+}
+
+static int l_status(lua_State *L) {
+  lua_pushstring(L, lr_run_status(check_run(L, "run:status")));
+  return 1;
+}
+
+static int run_gc(lua_State *L) {
+  runh *h = luaL_checkudata(L, 1, RUN_HANDLE);
+  lr_run_free(h->r); /* an unfinished run stays 'running' and is found crashed later */
+  h->r = NULL;
+  return 0;
+}
+
+/* `local run <close> = ...`: finished, or failed when the scope exits by an error */
+static int run_close(lua_State *L) {
+  runh *h = luaL_checkudata(L, 1, RUN_HANDLE);
+  if (h->r && strcmp(lr_run_status(h->r), "running") == 0) {
+    int failed = !lua_isnoneornil(L, 2);
+    const char *msg = failed ? luaL_tolstring(L, 2, NULL) : NULL;
+    lr_run_finish(h->r, failed ? "failed" : "finished", failed, msg, NULL, (int64_t)lt_initial_seed());
+  }
+  return 0;
+}
+
+static int l_pid_alive(lua_State *L) {
+  lua_pushboolean(L, lr_pid_alive((int64_t)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+static int l_hostname(lua_State *L) {
+  lua_pushstring(L, lr_hostname());
+  return 1;
+}
+
+static int l_now(lua_State *L) {
+  lua_pushnumber(L, lr_now());
+  return 1;
+}
+
+static int l_sha256(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  char hex[65];
+  lr_sha256(s, n, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+void lb_open_runs(lua_State *L, int module) {
+  static const luaL_Reg db_methods[] = {{"query", l_query}, {"exec", l_exec}, {"close", db_gc},
+                                        {"is_readonly", l_readonly}, {NULL, NULL}};
+  static const luaL_Reg run_methods[] = {
+    {"log", l_log}, {"log_param", l_log_param}, {"set_tag", l_set_tag}, {"note", l_note},
+    {"artifact", l_artifact}, {"_set", l_set}, {"set_goal", l_set_goal}, {"flush", l_flush},
+    {"finish", l_finish}, {"id", l_id}, {"status", l_status}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"open", l_open}, {"start", l_start}, {"pid_alive", l_pid_alive},
+                                 {"hostname", l_hostname}, {"now", l_now}, {"sha256", l_sha256},
+                                 {NULL, NULL}};
+  luaL_newmetatable(L, DB_HANDLE);
+  lua_pushcfunction(L, db_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, db_gc);
+  lua_setfield(L, -2, "__close");
+  luaL_newlib(L, db_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newlib(L, fns);
+  luaL_newmetatable(L, RUN_HANDLE);
+  lua_pushcfunction(L, run_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, run_close);
+  lua_setfield(L, -2, "__close");
+  luaL_newlib(L, run_methods);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -4, "run_methods"); /* so lua/lunet/runs can add methods */
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_setfield(L, module, "_runs");
+}

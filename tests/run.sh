@@ -2,6 +2,10 @@
 # Runs the C unit tests given as arguments, then the Lua specs, and prints
 # one total line "N passed, N failed". Exits non-zero if anything failed.
 LUNET=${LUNET:-./lunet}
+# the specs are runs of lunet too: record them in a scratch database, not ./runs.db
+LUNET_DB=$(mktemp "${TMPDIR:-/tmp}/lunet-test-runs.XXXXXX.db")
+export LUNET_DB
+trap 'rm -f "$LUNET_DB" "$LUNET_DB-wal" "$LUNET_DB-shm"' EXIT
 passed=0; failed=0; status=0
 count() { # adds the counts from a "... N passed, N failed" line
   line=$(printf '%s\n' "$1" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
