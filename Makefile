@@ -22,7 +22,7 @@ BIND_OBJ := $(BIND_SRC:src/%.c=$(BUILD)/%.o)
 OBJ      := $(CORE_OBJ) $(BIND_OBJ) $(BUILD)/main.o $(BUILD)/embedded.o
 
 DEB_PACKAGES := build-essential liblua5.4-dev libopenblas-openmp-dev libsqlite3-dev zlib1g-dev \
-                dataset-fashion-mnist
+                dataset-fashion-mnist chromium
 
 .PHONY: all deps run test bench sanitize valgrind clean
 
