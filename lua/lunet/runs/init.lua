@@ -10,6 +10,84 @@ local open = {}    -- runs of this process not finished yet, in start order
 local current      -- the run lunet.runs.current() returns
 local auto         -- the automatic run of `lunet script.lua`, until a script adopts it
 local script_info  -- {script =, command_line =} of the script being run, set by the lunet program
+local db_of = setmetatable({}, {__mode = "k"}) -- run -> its database path
+
+-- ---- the tail of what the script prints -------------------------------------
+-- print, io.write and writes to io.stdout / io.stderr are copied, line by line,
+-- into a ring of the last TAIL_LINES lines, stored with each run as it ends.
+-- (Copying at the Lua level leaves stdout a terminal when it is one: a pipe
+-- would change what isatty() tells the script. Output written by C is not seen.)
+M.TAIL_LINES = 1000
+local tail = {first = 1, next = 1, partial = {stdout = "", stderr = ""}}
+
+local function keep(stream, text)
+  local buf = tail.partial[stream] .. text
+  for line in buf:gmatch("([^\n]*)\n") do
+    tail[tail.next] = {stream, R.now(), line}
+    tail.next = tail.next + 1
+    if tail.next - tail.first > M.TAIL_LINES then tail[tail.first] = nil; tail.first = tail.first + 1 end
+  end
+  tail.partial[stream] = buf:match("[^\n]*$")
+end
+
+local function texts(...)
+  local n, parts = select("#", ...), {}
+  for i = 1, n do local v = select(i, ...) parts[i] = type(v) == "number" and tostring(v) or v end
+  return parts, n
+end
+
+local capturing = false
+local function capture_output()
+  if capturing then return end
+  capturing = true
+  local print0, write0 = print, io.write
+  print = function(...) -- luacheck: ignore (the global print, wrapped)
+    local parts, n = {}, select("#", ...)
+    for i = 1, n do parts[i] = tostring((select(i, ...))) end
+    keep("stdout", table.concat(parts, "\t") .. "\n")
+    return print0(...)
+  end
+  io.write = function(...)
+    local parts = texts(...)
+    if pcall(table.concat, parts) then keep("stdout", table.concat(parts)) end
+    return write0(...)
+  end
+  local file_methods = getmetatable(io.stdout).__index
+  local fwrite0 = file_methods.write
+  file_methods.write = function(f, ...)
+    local stream = f == io.stdout and "stdout" or f == io.stderr and "stderr" or nil
+    if stream then
+      local parts = texts(...)
+      if pcall(table.concat, parts) then keep(stream, table.concat(parts)) end
+    end
+    return fwrite0(f, ...)
+  end
+end
+
+-- store the lines printed since the run began (at most TAIL_LINES) with it
+local function store_tail(run, from)
+  local path = db_of[run]
+  if not path then return end
+  for stream, rest in pairs(tail.partial) do
+    if rest ~= "" then keep(stream, "\n") end
+  end
+  local first = math.max(from or 1, tail.first)
+  if first >= tail.next then return end
+  local ok, err = pcall(function()
+    local db <close> = R.open(path)
+    db:exec("BEGIN IMMEDIATE")
+    local seq = 0
+    for i = first, tail.next - 1 do
+      local l = tail[i]
+      seq = seq + 1
+      db:exec("INSERT OR REPLACE INTO logs (run_id, seq, stream, time, line) VALUES (?1, ?2, ?3, ?4, ?5)",
+              {run:id(), seq, l[1], l[2], l[3]})
+    end
+    db:exec("COMMIT")
+  end)
+  if not ok then io.stderr:write("lunet: could not store the output of run ", tostring(run:id()), ": ", tostring(err), "\n") end
+end
+local tail_from = setmetatable({}, {__mode = "k"}) -- run -> first ring index of its output
 
 -- where runs go: the db option, then LUNET_DB (or --db, which sets it), then ./runs.db
 function M.db_path(path)
@@ -83,6 +161,8 @@ function M.start(opts)
     local info = script_info or {}
     run = R.start(path, {name = opts.name, script = info.script, command_line = info.command_line})
     open[#open + 1] = run
+    db_of[run], tail_from[run] = path, tail.next
+    capture_output()
   end
   apply(run, opts, params, tags)
   run:flush()
@@ -97,6 +177,7 @@ local c_finish = methods.finish
 
 --- run:finish([status]): "finished" (the default), "failed", "killed" or "crashed"
 function methods.finish(self, status, ...)
+  if self:status() == "running" then store_tail(self, tail_from[self]) end
   local ok = c_finish(self, status, ...)
   for i = #open, 1, -1 do
     if open[i] == self then table.remove(open, i) end
@@ -120,6 +201,8 @@ function M._begin(script, command_line, record)
     return
   end
   open[#open + 1] = run
+  db_of[run], tail_from[run] = path, tail.next
+  capture_output()
   auto = {run = run, path = path}
   current = run
 end
@@ -128,7 +211,10 @@ end
 function M._end(status, exit_status, message, traceback)
   for i = #open, 1, -1 do
     local run = open[i]
-    if run:status() == "running" then c_finish(run, status, exit_status, message, traceback) end
+    if run:status() == "running" then
+      store_tail(run, tail_from[run])
+      c_finish(run, status, exit_status, message, traceback)
+    end
     open[i] = nil
   end
   auto, current = nil, nil
