@@ -14,12 +14,13 @@ for i = 1, #arg do
 end
 
 lunet.manual_seed(1)
+local lr, batch = 1e-3, 128
 local function flat(split, n)
   local d = data.fashion_mnist{split = split}
   n = math.min(n, d.images:size(1))
   return data.TensorDataset(d.images:narrow(1, 1, n):reshape(n, 784), d.labels:narrow(1, 1, n))
 end
-local train = data.DataLoader(flat("train", quick and 2000 or 60000), {batch_size = 128, shuffle = true})
+local train = data.DataLoader(flat("train", quick and 2000 or 60000), {batch_size = batch, shuffle = true})
 local test = data.DataLoader(flat("test", quick and 1000 or 10000), {batch_size = 1000})
 
 local model = nn.Sequential{
@@ -27,7 +28,10 @@ local model = nn.Sequential{
   nn.Linear(256, 128), nn.ReLU(),
   nn.Linear(128, 10),
 }
-local opt = optim.Adam(model:parameters(), {lr = 1e-3})
+local opt = optim.Adam(model:parameters(), {lr = lr})
+-- `lunet examples/mlp.lua` is recorded in runs.db already; this names the run and adds what it trains with
+local run = lunet.runs.start{name = "mlp", experiment = "fashion-mnist",
+                             params = {lr = lr, batch = batch, epochs = epochs, optimizer = "Adam", quick = quick}}
 
 local function accuracy(loader)
   model:eval()
@@ -56,8 +60,10 @@ for epoch = 1, epochs do
     opt:step()
     total, steps = total + loss:item(), steps + 1
   end
+  local acc = accuracy(test)
+  run:log({loss = total / steps, test_acc = acc}, epoch)
   print(string.format("epoch %d/%d  loss %.4f  test accuracy %.4f  (%.2f s)",
-                      epoch, epochs, total / steps, accuracy(test), lunet.clock() - t0))
+                      epoch, epochs, total / steps, acc, lunet.clock() - t0))
 end
 print(string.format("final test accuracy: %.4f", accuracy(test)))
 if save then
