@@ -1,7 +1,9 @@
 /* l_runs.c -- Lua bindings of the run store (runs_db.c), reached from Lua as
  * require("lunet.core")._runs; lua/lunet/runs/ builds on them.
  *
- *   _runs.open(path, {readonly = b}) -> db    db:query(sql, params) -> rows
+ *   _runs.open(path, {readonly = b}) -> db    db:query(sql, params) -> rows (rows.columns: the order)
+ *   db:query(sql, params, {by_column = true}) -> {columns =, n =, [i]/[name] = array per column}
+ *   db:query(sql, params, {tensor = true})    -> the same with 1-D int64/float64 tensors (NULL -> NaN)
  *   db:exec(sql, params) -> changes           db:close()
  *   _runs.start(path, info) -> run            (the recorder: run:log{...} etc.)
  * Statements are prepared with parameters bound, never pasted into the SQL.
@@ -12,6 +14,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DB_HANDLE "lunet.runs_db"
@@ -105,14 +108,18 @@ static void push_column(lua_State *L, sqlite3_stmt *st, int i) {
   }
 }
 
-static int l_query(lua_State *L) {
-  dbh *h = check_db(L, "db:query");
-  const char *sql = luaL_checkstring(L, 2);
-  if (!prepare(L, h, &sql, "db:query")) return luaL_error(L, "db:query: the SQL holds no statement");
-  while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '\r' || *sql == ';') sql++;
-  if (*sql) return luaL_error(L, "db:query: one statement at a time (more SQL follows: %s)", sql);
-  bind_params(L, h, 3, "db:query");
-  int ncol = sqlite3_column_count(h->st), rc;
+/* pushes {name1, name2, ...}: the statement's column order */
+static void push_names(lua_State *L, sqlite3_stmt *st, int ncol) {
+  lua_createtable(L, ncol, 0);
+  for (int i = 0; i < ncol; i++) {
+    lua_pushstring(L, sqlite3_column_name(st, i));
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+/* rows as tables, name -> value; rows.columns gives the order */
+static int query_rows(lua_State *L, dbh *h, int ncol) {
+  int rc;
   lua_newtable(L);
   lua_Integer n = 0;
   while ((rc = sqlite3_step(h->st)) == SQLITE_ROW) {
@@ -124,6 +131,144 @@ static int l_query(lua_State *L) {
     lua_rawseti(L, -2, ++n);
   }
   if (rc != SQLITE_DONE) return luaL_error(L, "db:query: %s", sqlite3_errmsg(h->db));
+  push_names(L, h->st, ncol);
+  lua_setfield(L, -2, "columns");
+  return 1;
+}
+
+/* the column-wise result {columns =, n =, [i] = col, [name] = col}; checks names */
+static int new_by_column(lua_State *L, sqlite3_stmt *st, int ncol) {
+  for (int i = 0; i < ncol; i++) {
+    const char *name = sqlite3_column_name(st, i);
+    if (strcmp(name, "columns") == 0 || strcmp(name, "n") == 0)
+      return luaL_error(L, "db:query: column name '%s' is reserved in by_column results (rename it with AS)", name);
+  }
+  lua_createtable(L, ncol, ncol + 2);
+  push_names(L, st, ncol);
+  lua_setfield(L, -2, "columns");
+  return lua_gettop(L);
+}
+
+/* one Lua array per column: NULLs leave holes, so result.n is the row count */
+static int query_columns(lua_State *L, dbh *h, int ncol) {
+  int res = new_by_column(L, h->st, ncol), rc;
+  luaL_checkstack(L, ncol + 4, "db:query: too many columns");
+  for (int i = 0; i < ncol; i++) lua_newtable(L);
+  lua_Integer n = 0;
+  while ((rc = sqlite3_step(h->st)) == SQLITE_ROW) {
+    n++;
+    for (int i = 0; i < ncol; i++) {
+      if (sqlite3_column_type(h->st, i) == SQLITE_NULL) continue;
+      push_column(L, h->st, i);
+      lua_rawseti(L, res + 1 + i, n);
+    }
+  }
+  if (rc != SQLITE_DONE) return luaL_error(L, "db:query: %s", sqlite3_errmsg(h->db));
+  for (int i = ncol - 1; i >= 0; i--) {
+    lua_pushvalue(L, res + 1 + i);
+    lua_setfield(L, res, sqlite3_column_name(h->st, i));
+    lua_rawseti(L, res, i + 1);
+  }
+  lua_pushinteger(L, n);
+  lua_setfield(L, res, "n");
+  return 1;
+}
+
+/* one tensor per column: int64 while every value is an integer, else float64
+   (NULL -> NaN); the values are gathered in C buffers, freed before any error */
+typedef union { double d; int64_t i; } cell;
+typedef struct { cell *v; int is_int; } colbuf;
+
+static void free_cols(colbuf *c, int ncol) {
+  for (int i = 0; i < ncol; i++) free(c[i].v);
+  free(c);
+}
+
+static int query_tensors(lua_State *L, dbh *h, int ncol) {
+  int res = new_by_column(L, h->st, ncol), rc;
+  colbuf *c = calloc((size_t)ncol + 1, sizeof *c);
+  if (!c) return luaL_error(L, "db:query: out of memory");
+  for (int i = 0; i < ncol; i++) c[i].is_int = 1;
+  int64_t n = 0, cap = 0;
+  char err[256] = "";
+  while ((rc = sqlite3_step(h->st)) == SQLITE_ROW) {
+    if (n == cap) {
+      cap = cap ? 2 * cap : 1024;
+      for (int i = 0; i < ncol; i++) {
+        cell *v = realloc(c[i].v, (size_t)cap * sizeof *v);
+        if (!v) { snprintf(err, sizeof err, "db:query: out of memory"); goto fail; }
+        c[i].v = v;
+      }
+    }
+    for (int i = 0; i < ncol; i++) {
+      int t = sqlite3_column_type(h->st, i);
+      if (t == SQLITE_INTEGER && c[i].is_int) { c[i].v[n].i = sqlite3_column_int64(h->st, i); continue; }
+      if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
+        snprintf(err, sizeof err, "db:query: column '%s' holds text at row %lld, so it cannot be a tensor",
+                 sqlite3_column_name(h->st, i), (long long)n + 1);
+        goto fail;
+      }
+      if (c[i].is_int) { /* the first non-integer: the column becomes float64 */
+        for (int64_t r = 0; r < n; r++) c[i].v[r].d = (double)c[i].v[r].i;
+        c[i].is_int = 0;
+      }
+      c[i].v[n].d = t == SQLITE_NULL ? NAN : sqlite3_column_double(h->st, i);
+    }
+    n++;
+  }
+  if (rc != SQLITE_DONE) {
+    snprintf(err, sizeof err, "db:query: %s", sqlite3_errmsg(h->db));
+    goto fail;
+  }
+  for (int i = 0; i < ncol; i++) {
+    lt_tensor **box = lb_newbox(L);
+    if (!(*box = lt_empty(c[i].is_int ? LT_INT64 : LT_FLOAT64, 1, (int64_t[]){n}))) {
+      free_cols(c, ncol);
+      return lb_error(L, "db:query");
+    }
+    lb_account(L);
+    if (n) memcpy(lt_data(*box), c[i].v, (size_t)n * sizeof(cell)); /* 8-byte int64 or double */
+    lua_pushvalue(L, -1);
+    lua_setfield(L, res, sqlite3_column_name(h->st, i));
+    lua_rawseti(L, res, i + 1);
+  }
+  free_cols(c, ncol);
+  lua_pushinteger(L, n);
+  lua_setfield(L, res, "n");
+  return 1;
+fail:
+  free_cols(c, ncol);
+  return luaL_error(L, "%s", err);
+}
+
+/* db:query(sql [, params [, {by_column = b, tensor = b}]]) */
+static int l_query(lua_State *L) {
+  dbh *h = check_db(L, "db:query");
+  const char *sql = luaL_checkstring(L, 2);
+  int by_column = 0, tensor = 0;
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_argexpected(L, lua_istable(L, 4), 4, "options table");
+    lua_pushnil(L);
+    while (lua_next(L, 4)) {
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+      int *flag = strcmp(k, "by_column") == 0 ? &by_column : strcmp(k, "tensor") == 0 ? &tensor : NULL;
+      if (!flag) return luaL_error(L, "db:query: unknown option '%s' (expected by_column or tensor)",
+                                   lua_type(L, -2) == LUA_TSTRING ? k : luaL_typename(L, -2));
+      if (!lua_isboolean(L, -1))
+        return luaL_error(L, "db:query: option %s must be a boolean, got %s", k, luaL_typename(L, -1));
+      *flag = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+    }
+  }
+  if (!prepare(L, h, &sql, "db:query")) return luaL_error(L, "db:query: the SQL holds no statement");
+  while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '\r' || *sql == ';') sql++;
+  if (*sql) return luaL_error(L, "db:query: one statement at a time (more SQL follows: %s)", sql);
+  bind_params(L, h, 3, "db:query");
+  lua_settop(L, 4);
+  int ncol = sqlite3_column_count(h->st);
+  if (tensor) query_tensors(L, h, ncol);
+  else if (by_column) query_columns(L, h, ncol);
+  else query_rows(L, h, ncol);
   sqlite3_finalize(h->st);
   h->st = NULL;
   return 1;

@@ -25,12 +25,13 @@ filter: metrics.val_acc > 0.9 and params.lr = 0.001 and not status = 'failed'
 
 -- formatting ----------------------------------------------------------------
 
+local mtype, floor, abs, format = math.type, math.floor, math.abs, string.format
 local function fmt_value(v)
   if v == nil then return "" end
-  if math.type(v) == "float" then
+  if mtype(v) == "float" then
     if v ~= v then return "nan" end
-    if v == math.floor(v) and math.abs(v) < 1e15 then return string.format("%d", v) end
-    return string.format("%.6g", v)
+    if v == floor(v) and abs(v) < 1e15 then return format("%d", v) end
+    return format("%.6g", v)
   end
   return tostring(v)
 end
@@ -47,14 +48,24 @@ local function fmt_duration(run)
   return string.format("%dh%02dm", s // 3600, math.floor(s % 3600) // 60)
 end
 
-local function width(s) return utf8.len(s) or #s end
+local ulen, tonum, concat = utf8.len, tonumber, table.concat
+local function width(s) return ulen(s) or #s end
 
--- rows of strings as an aligned text table; numeric-looking cells align right
+-- rows of strings as an aligned text table; numeric-looking cells align right.
+-- Linear: each cell's width and numeric test are computed once into flat arrays, and
+-- every line is one table.concat of a reused parts table.
 local function text_table(headers, rows)
-  local w = {}
+  local ncol, w, cw, num = #headers, {}, {}, {}
   for j, h in ipairs(headers) do w[j] = width(h) end
+  local k = 0
   for _, row in ipairs(rows) do
-    for j = 1, #headers do w[j] = math.max(w[j], width(row[j] or "")) end
+    for j = 1, ncol do
+      local c = row[j] or ""
+      local n = ulen(c) or #c
+      k = k + 1
+      cw[k], num[k] = n, tonum(c) ~= nil
+      if n > w[j] then w[j] = n end
+    end
   end
   local spaces = {}
   local function pad(n)
@@ -62,22 +73,25 @@ local function text_table(headers, rows)
     if not p then p = string.rep(" ", n); spaces[n] = p end
     return p
   end
-  local function line(cells, is_header)
-    -- trailing empty cells and the last cell's padding are left out, so lines end in text
-    local last = #headers
+  local parts = {}
+  -- trailing empty cells and the last cell's padding are left out, so lines end in text;
+  -- base: the offset of the row's cells in cw/num (nil for the header)
+  local function line(cells, base)
+    local last = ncol
     while last > 1 and (cells[last] or "") == "" do last = last - 1 end
-    local parts = {}
     for j = 1, last do
       local c = cells[j] or ""
-      if not is_header and tonumber(c) then parts[j] = pad(w[j] - width(c)) .. c
+      local cwj = base and cw[base + j] or width(c)
+      if base and num[base + j] then parts[j] = pad(w[j] - cwj) .. c
       elseif j == last then parts[j] = c
-      else parts[j] = c .. pad(w[j] - width(c)) end
+      else parts[j] = c .. pad(w[j] - cwj) end
     end
-    return table.concat(parts, "  ")
+    return concat(parts, "  ", 1, last)
   end
-  local out = {line(headers, true)}
-  for _, row in ipairs(rows) do out[#out + 1] = line(row) end
-  return table.concat(out, "\n") .. "\n"
+  local out = {line(headers)}
+  for i, row in ipairs(rows) do out[i + 1] = line(row, (i - 1) * ncol) end
+  out[#out + 1] = ""
+  return concat(out, "\n")
 end
 
 local function csv_cell(s)
@@ -316,39 +330,48 @@ local commands = {}
 
 local LS_OPTS = {where = true, sort = true, status = true, limit = true, format = true}
 
+-- column-wise (query.listing): one array per column, no table per run; rows of strings
+-- are built for the chosen format only, json records only for json
 function commands.ls(ctx, args)
   local opts = parse_args("ls", args, LS_OPTS)
   ctx.where = opts.where
   local format = opts.format or "table"
-  local runs = query.query{db = ctx.db, where = opts.where, order = opts.sort, status = opts.status,
-    limit = integer_opt("ls", "limit", opts.limit)}
+  local L = query.listing{db = ctx.db, where = opts.where, order = opts.sort, status = opts.status,
+    limit = integer_opt("ls", "limit", opts.limit), tags = format == "json"}
+  local n = L.n
+  if format == "table" and n == 0 then ctx.write("no runs\n"); return end
   -- columns: attributes, then every param and metric (last value) the runs have
-  local pkeys, mkeys = {}, {}
-  for _, run in ipairs(runs) do
-    for k in pairs(run.params) do pkeys[k] = true end
-    for k in pairs(run.metrics) do mkeys[k] = true end
-  end
-  pkeys, mkeys = sorted_keys(pkeys), sorted_keys(mkeys)
+  local pkeys, mkeys = sorted_keys(L.params), sorted_keys(L.metrics)
   local headers = {"id", "name", "experiment", "status", "started", "duration"}
   for _, k in ipairs(pkeys) do headers[#headers + 1] = "params." .. k end
   for _, k in ipairs(mkeys) do headers[#headers + 1] = "metrics." .. k end
-  local rows, records = {}, {}
-  for i, run in ipairs(runs) do
-    local row = {tostring(run.id), run.name or "", run.experiment or "", run.status,
-      fmt_time(run.started), fmt_duration(run)}
-    local rec = {id = run.id, name = run.name or NULL, experiment = run.experiment or NULL,
-      status = run.status, started = run.started, ended = run.ended or NULL, params = run.params,
-      tags = run.tags, metrics = {}}
-    for _, k in ipairs(pkeys) do row[#row + 1] = fmt_value(run.params[k]) end
-    for _, k in ipairs(mkeys) do
-      local v = run.metrics[k]
-      row[#row + 1] = fmt_value(v)
-      rec.metrics[k] = v
+  local id, name, exp, status, started, ended = L.id, L.name, L.experiment, L.status, L.started, L.ended
+  if format == "json" then
+    local records = {}
+    for i = 1, n do
+      local rec = {id = id[i], name = name[i] or NULL, experiment = exp[i] or NULL, status = status[i],
+        started = started[i], ended = ended[i] or NULL, params = {}, tags = {}, metrics = {}}
+      for k, col in pairs(L.params) do rec.params[k] = col[i] end
+      for k, col in pairs(L.tags) do rec.tags[k] = col[i] end
+      for k, col in pairs(L.metrics) do rec.metrics[k] = col[i] end
+      records[i] = rec
     end
-    rows[i], records[i] = row, rec
+    ctx.write(render(format, headers, {}, records))
+    return
   end
-  if format == "table" and #runs == 0 then ctx.write("no runs\n"); return end
-  ctx.write(render(format, headers, rows, records))
+  local pcols, mcols = {}, {}
+  for j, k in ipairs(pkeys) do pcols[j] = L.params[k] end
+  for j, k in ipairs(mkeys) do mcols[j] = L.metrics[k] end
+  local np, run = #pkeys, {}
+  local rows = {}
+  for i = 1, n do
+    run.started, run.ended, run.status, run.heartbeat = started[i], ended[i], status[i], L.heartbeat[i]
+    local row = {tostring(id[i]), name[i] or "", exp[i] or "", status[i], fmt_time(started[i]), fmt_duration(run)}
+    for j = 1, np do row[6 + j] = fmt_value(pcols[j][i]) end
+    for j = 1, #mkeys do row[6 + np + j] = fmt_value(mcols[j][i]) end
+    rows[i] = row
+  end
+  ctx.write(render(format, headers, rows))
 end
 
 local ATTR_ROWS = {"id", "name", "experiment", "status", "started", "ended", "duration", "parent_id",

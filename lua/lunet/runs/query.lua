@@ -45,12 +45,14 @@ M.mark_crashed = mark_crashed
 
 local CHUNK = 500
 
--- calls fn(row) for the rows of `sql_head .. "IN (?, ...)"` over ids, CHUNK ids at a time
+-- calls fn(cols, i) for each row i of `sql_head .. "(?, ...)"` over ids, CHUNK ids at a
+-- time; cols is the column-wise result (cols.key[i]), so no table is built per row
 local function each_in(db, sql_head, ids, fn)
   for i = 1, #ids, CHUNK do
     local part = table.move(ids, i, math.min(i + CHUNK - 1, #ids), 1, {})
     local marks = string.rep("?, ", #part - 1) .. "?"
-    for _, row in ipairs(db:query(sql_head .. "(" .. marks .. ")", part)) do fn(row) end
+    local cols = db:query(sql_head .. "(" .. marks .. ")", part, {by_column = true})
+    for r = 1, cols.n do fn(cols, r) end
   end
 end
 
@@ -75,21 +77,22 @@ local loaders = {}
 
 function loaders.params(batch)
   local ids, by_id = batch_states(batch, {"params", "tags"})
-  each_in(batch.db, "SELECT run_id, key, value, num FROM params WHERE run_id IN ", ids, function(row)
-    by_id[row.run_id].params[row.key] = row.num or row.value
+  each_in(batch.db, "SELECT run_id, key, value, num FROM params WHERE run_id IN ", ids, function(c, i)
+    by_id[c.run_id[i]].params[c.key[i]] = c.num[i] or c.value[i]
   end)
-  each_in(batch.db, "SELECT run_id, key, value FROM tags WHERE run_id IN ", ids, function(row)
-    by_id[row.run_id].tags[row.key] = row.value
+  each_in(batch.db, "SELECT run_id, key, value FROM tags WHERE run_id IN ", ids, function(c, i)
+    by_id[c.run_id[i]].tags[c.key[i]] = c.value[i]
   end)
 end
 
 function loaders.summary(batch)
   local ids, by_id = batch_states(batch, {"summary"})
+  local fields = {"count", "first", "first_step", "last", "last_step", "min", "min_step", "max", "max_step", "goal"}
   each_in(batch.db, "SELECT s.*, k.name AS name, k.goal AS goal FROM metric_summary s " ..
-    "JOIN metric_keys k ON k.id = s.key_id WHERE s.run_id IN ", ids, function(row)
-    local run_id, name = row.run_id, row.name
-    row.run_id, row.key_id, row.name = nil, nil, nil
-    by_id[run_id].summary[name] = row
+    "JOIN metric_keys k ON k.id = s.key_id WHERE s.run_id IN ", ids, function(c, i)
+    local row = {}
+    for _, f in ipairs(fields) do row[f] = c[f][i] end
+    by_id[c.run_id[i]].summary[c.name[i]] = row
   end)
 end
 
@@ -98,8 +101,8 @@ function loaders.metrics(batch)
   local ids, by_id = batch_states(batch, {"metrics"})
   local names = {}
   for _, row in ipairs(batch.db:query("SELECT id, name FROM metric_keys", {})) do names[row.id] = row.name end
-  each_in(batch.db, "SELECT run_id, key_id, last FROM metric_summary WHERE run_id IN ", ids, function(row)
-    by_id[row.run_id].metrics[names[row.key_id]] = row.last
+  each_in(batch.db, "SELECT run_id, key_id, last FROM metric_summary WHERE run_id IN ", ids, function(c, i)
+    by_id[c.run_id[i]].metrics[names[c.key_id[i]]] = c.last[i]
   end)
 end
 
@@ -122,22 +125,24 @@ function Run:history(key, opts)
   if type(key) ~= "string" then error("run:history: key must be a string, got " .. type(key), 2) end
   opts = opts or {}
   local db = state[self].batch.db
-  local rows = db:query("SELECT m.step, m.value" .. (opts.time and ", m.time" or "") ..
+  local sql = "SELECT m.step, m.value" .. (opts.time and ", m.time" or "") ..
     " FROM metrics m WHERE m.run_id = ? AND m.key_id = (SELECT id FROM metric_keys WHERE name = ?)" ..
-    " ORDER BY m.step", {self.id, key})
-  local steps, values, times = {}, {}, opts.time and {} or nil
-  local nan = 0 / 0
-  for i, row in ipairs(rows) do
-    steps[i] = row.step
-    values[i] = row.value or nan -- NULL is how a NaN is stored
-    if times then times[i] = row.time end
-  end
+    " ORDER BY m.step"
+  -- column-wise: one array (or tensor) per column instead of one table per point
   if opts.tensor then
-    local lunet = require "lunet"
-    local function t(a, dtype) return #a == 0 and lunet.zeros(0, {dtype = dtype}) or lunet.tensor(a, {dtype = dtype}) end
-    return t(steps, "int64"), t(values, "float64"), times and t(times, "float64")
+    local c = db:query(sql, {self.id, key}, {tensor = true})
+    local steps, values, times = c.step, c.value, c.time
+    -- steps are INTEGER (int64); values and times REAL, int64 only when there are no rows
+    if values:dtype() ~= "float64" then values = values:to("float64") end
+    if times and times:dtype() ~= "float64" then times = times:to("float64") end
+    return steps, values, times
   end
-  return steps, values, times
+  local c = db:query(sql, {self.id, key}, {by_column = true})
+  local values, nan = c.value, 0 / 0
+  for i = 1, c.n do
+    if values[i] == nil then values[i] = nan end -- NULL is how a NaN is stored
+  end
+  return c.step, values, c.time
 end
 
 -- the names of the run's metrics, sorted
@@ -161,19 +166,14 @@ M.Run = Run
 
 local SELECT = "SELECT r.*, e.name AS experiment FROM runs r LEFT JOIN experiments e ON e.id = r.experiment_id"
 
--- query{db =, where =, order =, limit =, status =} -> array of run objects.
--- order: "metrics.val_acc desc", "started", "-params.lr", comma-separated; default newest first.
-function M.query(opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then error("runs.query: expected a table of options, got " .. type(opts), 2) end
-  local db = M.open(opts.db, opts.readonly)
-  if not opts.readonly then mark_crashed(db) end
+-- the SQL and parameters of a query over runs r, selecting `select`
+local function runs_sql(opts, select, level)
   local where, params = filter.compile(opts.where or "")
   if opts.status then
     where = "(" .. where .. ") AND r.status = ?"
     params[#params + 1] = opts.status
   end
-  local sql = SELECT .. " WHERE " .. where
+  local sql = select .. " WHERE " .. where
   if opts.order and opts.order:find("%S") then
     local order, oparams = filter.compile_order(opts.order)
     sql = sql .. " ORDER BY " .. order .. ", r.id DESC"
@@ -183,14 +183,67 @@ function M.query(opts)
   end
   if opts.limit then
     if math.type(opts.limit) ~= "integer" or opts.limit < 0 then
-      error("runs.query: limit must be a non-negative integer, got " .. tostring(opts.limit), 2)
+      error("runs.query: limit must be a non-negative integer, got " .. tostring(opts.limit), level + 1)
     end
     if opts.limit > 0 then
       sql = sql .. " LIMIT ?"
       params[#params + 1] = opts.limit
     end
   end
+  return sql, params
+end
+
+-- query{db =, where =, order =, limit =, status =} -> array of run objects.
+-- order: "metrics.val_acc desc", "started", "-params.lr", comma-separated; default newest first.
+function M.query(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("runs.query: expected a table of options, got " .. type(opts), 2) end
+  local db = M.open(opts.db, opts.readonly)
+  if not opts.readonly then mark_crashed(db) end
+  local sql, params = runs_sql(opts, SELECT, 2)
   return wrap(db, db:query(sql, params))
+end
+
+local LIST_SELECT = "SELECT r.id, r.name, e.name AS experiment, r.status, r.started, r.ended, r.heartbeat " ..
+  "FROM runs r LEFT JOIN experiments e ON e.id = r.experiment_id"
+
+-- adds table[field][key] = array of values by row position (pos: run id -> row)
+local function fill_by_key(db, sql_head, ids, pos, into, value)
+  each_in(db, sql_head, ids, function(c, i)
+    local v = value(c, i)
+    if v == nil then return end -- a NULL (a NaN last value) is no entry, as in run.metrics
+    local key = c.key[i]
+    local col = into[key]
+    if not col then col = {}; into[key] = col end
+    col[pos[c.run_id[i]]] = v
+  end)
+end
+
+-- listing{same options as query, tags = b} -> the matching runs column-wise, for big listings:
+-- {n =, id = {...}, name =, experiment =, status =, started =, ended =, heartbeat = (arrays,
+-- nil holes for NULL), params = {key -> array}, metrics = {name -> array of last values},
+-- tags = {key -> array} (with tags = true)}. No table per run is built.
+function M.listing(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("runs.listing: expected a table of options, got " .. type(opts), 2) end
+  local db = M.open(opts.db, opts.readonly)
+  if not opts.readonly then mark_crashed(db) end
+  local sql, params = runs_sql(opts, LIST_SELECT, 2)
+  local L = db:query(sql, params, {by_column = true})
+  local ids, pos = L.id, {}
+  for i = 1, L.n do pos[ids[i]] = i end
+  L.params, L.metrics = {}, {}
+  fill_by_key(db, "SELECT run_id, key, value, num FROM params WHERE run_id IN ", ids, pos, L.params,
+    function(c, i) return c.num[i] or c.value[i] end)
+  if opts.tags then
+    L.tags = {}
+    fill_by_key(db, "SELECT run_id, key, value FROM tags WHERE run_id IN ", ids, pos, L.tags,
+      function(c, i) return c.value[i] end)
+  end
+  fill_by_key(db, "SELECT s.run_id, k.name AS key, s.last FROM metric_summary s " ..
+    "JOIN metric_keys k ON k.id = s.key_id WHERE s.run_id IN ", ids, pos, L.metrics,
+    function(c, i) return c.last[i] end)
+  return L
 end
 
 -- get(id [, db]) -> the run with that id (an integer, or a string of digits); a name finds
