@@ -8,7 +8,7 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 INC     := -I/usr/include/lua5.4 -I/usr/include/x86_64-linux-gnu/openblas-openmp -Isrc
 # -fwrapv: int64 tensor arithmetic wraps like PyTorch's instead of being undefined
 BASE    := -std=gnu11 -fopenmp -fwrapv -fno-math-errno $(WARN) $(INC)
-LIBS    := -llua5.4 -lopenblas -lsqlite3 -lz -lm -ldl
+LIBS    := -llua5.4 -lopenblas -lsqlite3 -lpng -lz -lm -ldl
 BUILD   ?= build
 BIN     ?= lunet
 
@@ -22,7 +22,7 @@ BIND_OBJ := $(BIND_SRC:src/%.c=$(BUILD)/%.o)
 OBJ      := $(CORE_OBJ) $(BIND_OBJ) $(BUILD)/main.o $(BUILD)/embedded.o
 
 DEB_PACKAGES := build-essential liblua5.4-dev libopenblas-openmp-dev libsqlite3-dev zlib1g-dev \
-                dataset-fashion-mnist chromium
+                libpng-dev dataset-fashion-mnist chromium
 
 .PHONY: all deps run test bench sanitize valgrind clean
 

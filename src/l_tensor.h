@@ -70,5 +70,6 @@ void lb_open_csv(lua_State *L, int module);               /* CSV reader (l_csv.c
 void lb_open_loader(lua_State *L, int module);            /* batch gathering (l_loader.c) */
 void lb_open_transforms(lua_State *L, int module);        /* batch transforms (l_transforms.c) */
 void lb_open_runs(lua_State *L, int module);              /* the run store (l_runs.c) */
+void lb_open_image(lua_State *L, int module);             /* PNG files (l_image.c) */
 
 #endif
