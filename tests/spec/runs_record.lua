@@ -75,6 +75,22 @@ end
 end
 
 describe("lunet.runs recording", function()
+  it("keeps a script going when its database cannot be written: a warning and an in-memory run", function()
+    local s = write(path("-nodb.lua"), [[
+local run = lunet.runs.start{name = "offline", db = "/nonexistent/dir/runs.db", params = {lr = 1}}
+for i = 1, 3 do run:log{loss = 1 / i} end
+run:log_param("extra", 2); run:set_tag("k", "v"); run:note("n")
+print("steps kept", #run.history.loss.values, run.history.loss.steps[3], run:status())
+run:finish()
+print("status", run:status())
+]])
+    local out, code = run_lunet(fresh_db(), "--no-run " .. s)
+    T.eq(code, 0, "exit status:\n" .. out)
+    T.truthy(out:find("lunet.runs.start: not recording this run", 1, true), out)
+    T.truthy(out:find("steps kept\t3\t3\trunning", 1, true), out)
+    T.truthy(out:find("status\tfinished", 1, true), out)
+  end)
+
   it("keeps the tail of what the script printed, stdout and stderr, in order", function()
     local db = fresh_db()
     local s = write(path("-print.lua"), [[

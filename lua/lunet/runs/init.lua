@@ -159,7 +159,18 @@ function M.start(opts)
     auto = nil
   else
     local info = script_info or {}
-    run = R.start(path, {name = opts.name, script = info.script, command_line = info.command_line})
+    local ok, r = pcall(R.start, path, {name = opts.name, script = info.script, command_line = info.command_line})
+    if not ok then
+      -- a file that is not ours (or too new) is refused; one that cannot be
+      -- opened or written (a full disk, a read-only folder) must not stop the training
+      if tostring(r):find("not a lunet runs database", 1, true) or tostring(r):find("newer than this lunet", 1, true) then
+        error(r, 2)
+      end
+      io.stderr:write("lunet.runs.start: not recording this run: ", tostring(r), "\n")
+      current = M._unrecorded(opts.name)
+      return current
+    end
+    run = r
     open[#open + 1] = run
     db_of[run], tail_from[run] = path, tail.next
     capture_output()
@@ -168,6 +179,31 @@ function M.start(opts)
   run:flush()
   current = run
   return run
+end
+
+-- the stand-in start() returns when the database cannot be written: every
+-- run method works; metrics stay in memory (run.history[key] = {steps, values})
+function M._unrecorded(name)
+  local run = {name = name, history = {}, params = {}, tags = {}, step = 0, state = "running"}
+  local m = {}
+  function m.log(self, t, step)
+    if step == nil then self.step = self.step + 1; step = self.step end
+    for k, v in pairs(t) do
+      local h = self.history[k] or {steps = {}, values = {}}
+      self.history[k] = h
+      h.steps[#h.steps + 1], h.values[#h.values + 1] = step, v
+    end
+  end
+  function m.log_param(self, k, v) self.params[k] = v end
+  function m.set_tag(self, k, v) self.tags[k] = v end
+  function m.finish(self, status) self.state = status or "finished"; if current == self then current = open[#open] end return true end
+  function m.status(self) return self.state end
+  function m.id() return nil end
+  function m.artifact() end
+  function m.note() end
+  function m.set_goal() end
+  function m.flush() return true end
+  return setmetatable(run, {__index = m})
 end
 
 --- the run being recorded (the last one started and not finished), or nil
