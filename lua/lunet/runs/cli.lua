@@ -14,7 +14,7 @@ usage: lunet runs COMMAND [options]      (--db PATH, else $LUNET_DB, else ./runs
   compare RUN... [--only-changed]
   diff A B                       params, metrics and a unified diff of the scripts
   best METRIC [--where EXPR]     the run with the best value, by the metric's goal
-  plot METRIC RUN... [--x step|time] [--smooth W] [--log] [--svg FILE]
+  plot METRIC RUN... [--x step|time] [--smooth W] [--log] [--svg FILE] [--png FILE]
   report [-o report.html] [--where EXPR]
   export [--format csv|json] [--where EXPR] [-o FILE]
   sql "SELECT ..." [--format table|csv|json|md]     (read-only)
@@ -704,7 +704,7 @@ end
 
 function commands.plot(ctx, args)
   local opts, pos = parse_args("plot", args, {x = true, smooth = true, log = false, svg = true,
-    width = true, height = true})
+    png = true, width = true, height = true})
   if #pos < 2 then error("runs plot: expected METRIC RUN...", 0) end
   local metric = pos[1]:gsub("^metrics%.", "")
   local xkind = opts.x or "step"
@@ -720,7 +720,12 @@ function commands.plot(ctx, args)
     local f = assert(io.open(opts.svg, "wb"))
     f:write(svg); f:close()
     ctx.write("wrote " .. opts.svg .. "\n")
-  else
+  end
+  if opts.png then -- written atomically by the C side; errors name the path
+    optional("lunet.runs.plot", "png").png(series, popts, opts.png)
+    ctx.write("wrote " .. opts.png .. "\n")
+  end
+  if not opts.svg and not opts.png then
     ctx.write(optional("lunet.runs.plot", "terminal").terminal(series, popts))
   end
 end

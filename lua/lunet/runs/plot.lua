@@ -1,6 +1,6 @@
 -- lunet.runs.plot: metric curves as a terminal chart (Unicode braille, 2x4
--- dots per cell) or as a standalone SVG string. Data comes in as plain arrays,
--- series = {{name =, x = {...}, y = {...}}, ...}, so nothing here touches the
+-- dots per cell), a standalone SVG string or a PNG file. Data comes in as
+-- plain arrays, series = {{name =, x = {...}, y = {...}}, ...}, so nothing here touches the
 -- database: the CLI and the HTML report feed it whatever they read.
 local plot = {}
 
@@ -392,25 +392,19 @@ local function thin(xs, ys, px, ncols)
   return keep
 end
 
-local SVG_OPTS = {width = true, height = true, x = true, smooth = true, log = true, title = true}
+local CHART_OPTS = {width = true, height = true, x = true, smooth = true, log = true, title = true}
 
---- plot.svg(series, {width = 640, height = 360, x =, smooth =, log =, title =}) -> string:
--- a standalone SVG document (no XML prolog, so it also inlines into HTML).
--- One <polyline> per series with at least one finite point; with smoothing a
--- second, faded one (class "raw") beneath it. A series' colour is series.color
--- or the palette's next one.
-function plot.svg(series, opts)
-  local fname = "plot.svg"
-  local o = options(fname, opts, SVG_OPTS)
+-- the chart geometry shared by plot.svg and plot.png: the prepared series,
+-- ranges, ticks, the plot box, legend slots (rows at the bottom) and the
+-- data -> pixel maps X and Y. `ch` is the width of one character in pixels.
+local function layout(fname, series, o, ch)
   local W = posint(fname, "option width", o.width, 640, 160)
   local H = posint(fname, "option height", o.height, 360, 120)
   local list, xr, yr = prepare(fname, series, o)
-  local CH = 6.5 -- rough width of an 11px sans-serif character
 
-  -- legend rows at the bottom
   local legend, lx, ly = {}, 0, 0
   for i, s in ipairs(list) do
-    local wpx = 18 + #s.name * CH + 14
+    local wpx = 18 + #s.name * ch + 14
     if lx > 0 and lx + wpx > W - 20 then lx, ly = 0, ly + 1 end
     legend[i] = {x = lx, row = ly}
     lx = lx + wpx
@@ -421,11 +415,40 @@ function plot.svg(series, opts)
   local yt = y_ticks(yr, math.max(2, math.min(8, math.floor(rows_px / 40))), o.log)
   local lw = 0
   for _, t in ipairs(yt) do lw = math.max(lw, #t.label) end
-  local left, right = 12 + lw * CH, W - 16
+  local left, right = 12 + lw * ch, W - 16
   local top, bottom = (o.title and 30 or 12), H - 34 - legend_rows * 16
   if bottom - top < 20 then fail(fname, "a " .. W .. "x" .. H .. " chart is too small for its legend") end
-  local function X(x) return left + frac(x, xr) * (right - left) end
-  local function Y(y) return bottom - frac(y, yr) * (bottom - top) end
+  local xt = linear_ticks(xr[1], xr[2], math.max(2, math.min(10, math.floor((right - left) / 80))))
+  local g = {W = W, H = H, list = list, xr = xr, yr = yr, xt = xt, yt = yt, legend = legend,
+    left = left, right = right, top = top, bottom = bottom}
+  function g.X(x) return left + frac(x, xr) * (right - left) end
+  function g.Y(y) return bottom - frac(y, yr) * (bottom - top) end
+  return g
+end
+
+-- pixel coordinates of a series' line (values ys), thinned: {x1, y1, x2, y2, ...}
+local function line_points(g, s, ys)
+  local p, idx = {}, thin(s.x, ys, g.X, math.floor(g.right - g.left + 1))
+  local n = idx and #idx or #s.x
+  for k = 1, n do
+    local j = idx and idx[k] or k
+    p[2 * k - 1], p[2 * k] = g.X(s.x[j]), g.Y(ys[j])
+  end
+  return p
+end
+
+local function color_of(s, i) return s.color or PALETTE[(i - 1) % #PALETTE + 1] end
+
+--- plot.svg(series, {width = 640, height = 360, x =, smooth =, log =, title =}) -> string:
+-- a standalone SVG document (no XML prolog, so it also inlines into HTML).
+-- One <polyline> per series with at least one finite point; with smoothing a
+-- second, faded one (class "raw") beneath it. A series' colour is series.color
+-- or the palette's next one.
+function plot.svg(series, opts)
+  local fname = "plot.svg"
+  local o = options(fname, opts, CHART_OPTS)
+  local g = layout(fname, series, o, 6.5) -- 6.5: rough width of an 11px sans-serif character
+  local W, H, left, right, top, bottom, X, Y = g.W, g.H, g.left, g.right, g.top, g.bottom, g.X, g.Y
 
   local out = {}
   local function add(s) out[#out + 1] = s end
@@ -436,31 +459,26 @@ function plot.svg(series, opts)
 
   -- grid and tick labels
   add('<g class="grid" stroke="#e6e6e6" stroke-width="1">')
-  local xt = linear_ticks(xr[1], xr[2], math.max(2, math.min(10, math.floor((right - left) / 80))))
-  for _, t in ipairs(xt) do add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s"/>', num(X(t.pos)), num(top), num(X(t.pos)), num(bottom))) end
-  for _, t in ipairs(yt) do add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s"/>', num(left), num(Y(t.pos)), num(right), num(Y(t.pos)))) end
+  for _, t in ipairs(g.xt) do add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s"/>', num(X(t.pos)), num(top), num(X(t.pos)), num(bottom))) end
+  for _, t in ipairs(g.yt) do add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s"/>', num(left), num(Y(t.pos)), num(right), num(Y(t.pos)))) end
   add('</g>')
   add(string.format('<g class="axes" stroke="#333" stroke-width="1"><line x1="%s" y1="%s" x2="%s" y2="%s"/>'
     .. '<line x1="%s" y1="%s" x2="%s" y2="%s"/></g>', num(left), num(top), num(left), num(bottom),
     num(left), num(bottom), num(right), num(bottom)))
   add('<g class="ticks" fill="#333">')
-  for _, t in ipairs(xt) do add(string.format('<text x="%s" y="%s" text-anchor="middle">%s</text>', num(X(t.pos)), num(bottom + 14), esc(t.label))) end
-  for _, t in ipairs(yt) do add(string.format('<text x="%s" y="%s" text-anchor="end">%s</text>', num(left - 4), num(Y(t.pos) + 4), esc(t.label))) end
+  for _, t in ipairs(g.xt) do add(string.format('<text x="%s" y="%s" text-anchor="middle">%s</text>', num(X(t.pos)), num(bottom + 14), esc(t.label))) end
+  for _, t in ipairs(g.yt) do add(string.format('<text x="%s" y="%s" text-anchor="end">%s</text>', num(left - 4), num(Y(t.pos) + 4), esc(t.label))) end
   add(string.format('<text x="%s" y="%s" text-anchor="end">%s</text>', num(right), num(bottom + 28), esc(axis_name(o))))
   add('</g>')
 
   -- lines: raw (faded) beneath the smoothed one
   add('<g class="lines" fill="none" stroke-width="1.5" stroke-linejoin="round">')
-  for i, s in ipairs(list) do
-    local c = esc(s.color or PALETTE[(i - 1) % #PALETTE + 1])
+  for i, s in ipairs(g.list) do
+    local c = esc(color_of(s, i))
     local function pts(ys)
-      local p, idx = {}, thin(s.x, ys, X, math.floor(right - left + 1))
-      if idx then
-        for k, j in ipairs(idx) do p[k] = num(X(s.x[j])) .. "," .. num(Y(ys[j])) end
-      else
-        for j = 1, #s.x do p[j] = num(X(s.x[j])) .. "," .. num(Y(ys[j])) end
-      end
-      return table.concat(p, " ")
+      local p, q = line_points(g, s, ys), {}
+      for k = 1, #p // 2 do q[k] = num(p[2 * k - 1]) .. "," .. num(p[2 * k]) end
+      return table.concat(q, " ")
     end
     if #s.x > 0 then
       if s.sy then add(string.format('<polyline class="raw" stroke="%s" stroke-opacity="0.25" points="%s"/>', c, pts(s.y))) end
@@ -473,15 +491,86 @@ function plot.svg(series, opts)
   add('</g>')
 
   add('<g class="legend">')
-  for i, s in ipairs(list) do
-    local c = esc(s.color or PALETTE[(i - 1) % #PALETTE + 1])
-    local x, y = left + legend[i].x, bottom + 40 + legend[i].row * 16
+  for i, s in ipairs(g.list) do
+    local c = esc(color_of(s, i))
+    local x, y = left + g.legend[i].x, bottom + 40 + g.legend[i].row * 16
     add(string.format('<rect x="%s" y="%s" width="12" height="3" fill="%s"/><text x="%s" y="%s">%s</text>',
       num(x), num(y - 4), c, num(x + 16), num(y), esc(s.name)))
   end
   add('</g>')
   add('</svg>')
   return table.concat(out, "\n") .. "\n"
+end
+
+------------------------------------------------------------------------------
+-- PNG (drawn by the C canvas in lunet.core._image with its 5x7 pixel font)
+
+-- "#rrggbb" as an integer; other CSS colours (names, rgb()) fall back to the palette
+local function rgb_int(c, i)
+  if type(c) ~= "string" or not c:match("^#%x%x%x%x%x%x$") then c = PALETTE[(i - 1) % #PALETTE + 1] end
+  return tonumber(c:sub(2), 16)
+end
+
+--- plot.png(series, {width = 640, height = 360, x =, smooth =, log =, title =}, path) -> path:
+-- the chart plot.svg draws (same layout, ticks, smoothing and thinning) as an
+-- 8-bit RGB PNG file, written atomically (a temporary file renamed over path).
+-- Text uses a built-in 5x7 font (ASCII letters, digits and common signs;
+-- anything else shows as a box). Raw lines under a smoothed one are blended
+-- at 25% opacity; lines are 2 px wide.
+function plot.png(series, opts, path)
+  local fname = "plot.png"
+  if type(path) ~= "string" or path == "" then
+    fail(fname, "path must be a non-empty string, got " .. (type(path) == "string" and "\"\"" or type(path)))
+  end
+  local o = options(fname, opts, CHART_OPTS)
+  local g = layout(fname, series, o, 6) -- 6: the font's advance per character
+  local image = require("lunet.core")._image
+  local X, Y, left, right, top, bottom = g.X, g.Y, g.left, g.right, g.top, g.bottom
+  local function R(v) return math.floor(v + 0.5) end
+  local canvas <close> = image.canvas(g.W, g.H, 0xffffff)
+  local INK = 0x333333
+
+  if o.title then canvas:text(R(left), 8, o.title, 0x000000) end
+  for _, t in ipairs(g.xt) do canvas:line(R(X(t.pos)), R(top), R(X(t.pos)), R(bottom), 0xe6e6e6) end
+  for _, t in ipairs(g.yt) do canvas:line(R(left), R(Y(t.pos)), R(right), R(Y(t.pos)), 0xe6e6e6) end
+  canvas:line(R(left), R(top), R(left), R(bottom), INK)
+  canvas:line(R(left), R(bottom), R(right), R(bottom), INK)
+  for _, t in ipairs(g.xt) do
+    canvas:text(R(X(t.pos)) - image.text_width(t.label) // 2, R(bottom) + 6, t.label, INK)
+  end
+  for _, t in ipairs(g.yt) do
+    canvas:text(R(left) - 4 - image.text_width(t.label), R(Y(t.pos)) - 3, t.label, INK)
+  end
+  local name = axis_name(o)
+  canvas:text(R(right) - image.text_width(name), R(bottom) + 20, name, INK)
+
+  for i, s in ipairs(g.list) do
+    local c = rgb_int(s.color, i)
+    local function draw(ys, width, alpha)
+      local p = line_points(g, s, ys)
+      for k = 1, #p // 2 - 1 do
+        canvas:line(R(p[2 * k - 1]), R(p[2 * k]), R(p[2 * k + 1]), R(p[2 * k + 2]), c, width, alpha)
+      end
+    end
+    if #s.x > 0 then
+      if s.sy then draw(s.y, 1, 0.25) end
+      draw(s.sy or s.y, 2, 1)
+      if #s.x == 1 then -- a lone point draws no line: mark it
+        canvas:fill_rect(R(X(s.x[1])) - 2, R(Y((s.sy or s.y)[1])) - 2, 5, 5, c)
+      end
+    end
+  end
+
+  for i, s in ipairs(g.list) do
+    local x, y = R(left + g.legend[i].x), R(bottom + 40 + g.legend[i].row * 16)
+    canvas:fill_rect(x, y - 4, 12, 3, rgb_int(s.color, i))
+    canvas:text(x + 16, y - 7, s.name, INK)
+  end
+  local ok, err = pcall(canvas.save_png, canvas, path)
+  if not ok then -- keep the C message (it names the path), not where Lua called it
+    fail(fname, (tostring(err):gsub("^.-canvas:save_png: ", "")))
+  end
+  return path
 end
 
 return plot
