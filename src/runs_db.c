@@ -365,9 +365,10 @@ static char *git_info(const char *dir, int *dirty) {
   snprintf(cmd, sizeof cmd, "git -C %s rev-parse HEAD 2>/dev/null", q);
   char *commit = run_cmd(cmd);
   if (!commit) return NULL;
-  snprintf(cmd, sizeof cmd, "git -C %s status --porcelain 2>/dev/null | head -c 1", q);
+  /* a line per changed file; its first column may be a space (" M file") */
+  snprintf(cmd, sizeof cmd, "git -C %s status --porcelain 2>/dev/null | head -n 1 | wc -l", q);
   char *st = run_cmd(cmd);
-  *dirty = st != NULL;
+  *dirty = st != NULL && strcmp(st, "0") != 0;
   free(st);
   return commit;
 }

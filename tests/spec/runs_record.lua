@@ -91,6 +91,22 @@ print("status", run:status())
     T.truthy(out:find("status\tfinished", 1, true), out)
   end)
 
+  it("records the git commit of the script's repository and whether it has changes", function()
+    local repo = path("-repo")
+    local s = repo .. "/train.lua"
+    os.execute(("mkdir -p %s && cd %s && git init -q && printf 'print(1)\\n' > train.lua && "
+      .. "git add train.lua && git -c user.name=t -c user.email=t@t commit -qm one"):format(repo, repo))
+    local db = fresh_db()
+    run_lunet(db, s)
+    local f = io.open(s, "a"); f:write("print(2)\n"); f:close() -- an unstaged change: ' M train.lua'
+    run_lunet(db, s)
+    local r = runs(db)
+    os.execute("rm -rf " .. repo)
+    T.truthy(r[1].git_commit and #r[1].git_commit == 40, "a commit hash: " .. tostring(r[1].git_commit))
+    T.eq(r[1].git_dirty, 0, "clean tree")
+    T.eq(r[2].git_dirty, 1, "a modified file")
+  end)
+
   it("keeps the tail of what the script printed, stdout and stderr, in order", function()
     local db = fresh_db()
     local s = write(path("-print.lua"), [[
