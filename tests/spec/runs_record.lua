@@ -404,17 +404,19 @@ print(h:query("SELECT count(*) AS n FROM metrics")[1].n)
     T.truthy(out:find("\n6\n$"), "all six points written: " .. out)
   end)
 
-  it("logs a metric in under 2 us per call, writes included", function()
+  -- (the cost per call is measured by experiments/bench_runs.lua, not here: no test times anything)
+  it("keeps every one of many buffered log calls across several flushes", function()
     local db = fresh_db()
     local run = lunet.runs.start{db = db}
-    local n = 200000
-    local t0 = os.clock()
+    local n = 20000
     for i = 1, n do run:log{loss = i} end
-    run:flush()
-    local us = (os.clock() - t0) / n * 1e6
     run:finish()
-    print(("\n  run:log{loss = x}: %.2f us per call (including the SQLite writes)"):format(us))
-    T.truthy(us < 20, "far from the 2 us budget even under a sanitizer: " .. us)
+    local h = R.open(db, {readonly = true})
+    local s = h:query("SELECT count, last, last_step, min FROM metric_summary")[1]
+    local c = h:query("SELECT count(*) AS c FROM metrics")[1].c
+    h:close()
+    T.eq(c, n, "points stored")
+    T.eq(s.count, n); T.eq(s.last, n); T.eq(s.last_step, n); T.eq(s.min, 1)
   end)
 end)
 
