@@ -48,6 +48,16 @@ static int64_t check_int(lua_State *L, int arg, int64_t min) {
   return v;
 }
 
+/* A bad id is a mistake of whoever called nn.F (these kernels are reached
+   only through it): the message carries that caller's line, level 2, as nn.F's
+   own checks do, not the line inside nn.F */
+static int caller_error(lua_State *L, const char *msg) {
+  luaL_where(L, 2);
+  lua_pushstring(L, msg);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
 /* 1-based ids at arg (int64 tensor) -> pushed 0-based copy, each checked in
    [1, n] unless equal to `ignore` (when has_ignore) */
 static lt_tensor *to_zero_based(lua_State *L, int arg, int64_t n, int has_ignore, int64_t ignore,
@@ -60,11 +70,12 @@ static lt_tensor *to_zero_based(lua_State *L, int arg, int64_t n, int has_ignore
   for (int64_t k = 0; k < count; k++) {
     if (has_ignore && p[k] == ignore) { p[k] = ignore - 1; continue; }
     if ((p[k] < 1 || p[k] > n) && strcmp(what, "target") == 0)
-      luaL_error(L, "%s: target %I is out of range for %I classes (class targets are 1-based: 1..%I)", fname,
-                 (lua_Integer)p[k], (lua_Integer)n, (lua_Integer)n);
+      caller_error(L, lua_pushfstring(L, "%s: target %I is out of range for %I classes (class targets are 1-based: 1..%I)",
+                                      fname, (lua_Integer)p[k], (lua_Integer)n, (lua_Integer)n));
     if (p[k] < 1 || p[k] > n)
-      luaL_error(L, "%s: %s %I is out of range (%s are 1-based: 1..%I)", fname, what, (lua_Integer)p[k],
-                 strcmp(what, "index") == 0 ? "indices" : what, (lua_Integer)n);
+      caller_error(L, lua_pushfstring(L, "%s: %s %I is out of range (%s are 1-based: 1..%I)", fname, what,
+                                      (lua_Integer)p[k], strcmp(what, "index") == 0 ? "indices" : what,
+                                      (lua_Integer)n));
     p[k] -= 1;
   }
   return c;

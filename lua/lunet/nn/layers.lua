@@ -92,13 +92,8 @@ return function(nn)
     local label = fmt("Embedding(%d, %d)", self.num_embeddings, self.embedding_dim)
     need_tensor(label, idx)
     if idx:dtype() ~= "int64" then error(fmt("%s: indices must be int64 (1-based token ids), got %s", label, idx:dtype()), 2) end
-    if idx:numel() > 0 then
-      local lo, hi = idx:min():item(), idx:max():item()
-      if lo < 1 or hi > self.num_embeddings then
-        error(fmt("%s: index %d is out of range (indices are 1-based: 1..%d)", label, lo < 1 and lo or hi, self.num_embeddings), 2)
-      end
-    end
-    return F.embedding(idx, self.weight, {padding_idx = self.padding_idx})
+    -- an index out of 1..num_embeddings comes back from the kernel under this layer's label
+    return args.as_layer(label, idx, "embedding", F.embedding, idx, self.weight, {padding_idx = self.padding_idx})
   end
 
   function Embedding:extra_repr()
