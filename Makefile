@@ -8,7 +8,7 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 INC     := -I/usr/include/lua5.4 -I/usr/include/x86_64-linux-gnu/openblas-openmp -Isrc
 # -fwrapv: int64 tensor arithmetic wraps like PyTorch's instead of being undefined
 BASE    := -std=gnu11 -fopenmp -fwrapv -fno-math-errno $(WARN) $(INC)
-LIBS    := -llua5.4 -lopenblas -lsqlite3 -lpng -lz -lm -ldl
+LIBS    := -llua5.4 -lopenblas -lsqlite3 -lpng -ledit -lz -lm -ldl
 BUILD   ?= build
 BIN     ?= lunet
 
@@ -16,13 +16,14 @@ BIN     ?= lunet
 BIND_SRC := $(sort $(wildcard src/l_*.c))
 CORE_SRC := $(filter-out $(BIND_SRC) src/main.c,$(sort $(wildcard src/*.c)))
 LUA_SRC  := $(shell find lua -name '*.lua' | sort)
+DOC_SRC  := $(sort $(wildcard docs/*.md))
 
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/%.o)
 BIND_OBJ := $(BIND_SRC:src/%.c=$(BUILD)/%.o)
 OBJ      := $(CORE_OBJ) $(BIND_OBJ) $(BUILD)/main.o $(BUILD)/embedded.o
 
 DEB_PACKAGES := build-essential liblua5.4-dev libopenblas-openmp-dev libsqlite3-dev zlib1g-dev \
-                libpng-dev dataset-fashion-mnist chromium
+                libpng-dev libedit-dev dataset-fashion-mnist chromium tmux
 
 .PHONY: all deps run test bench sanitize valgrind clean
 
@@ -37,8 +38,8 @@ $(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
 $(BUILD)/embed: tools/embed.c | $(BUILD)
 	$(CC) -O2 -o $@ $<
 
-$(BUILD)/embedded.c: $(BUILD)/embed $(LUA_SRC)
-	$(BUILD)/embed $@ lua $(LUA_SRC)
+$(BUILD)/embedded.c: $(BUILD)/embed $(LUA_SRC) $(DOC_SRC)
+	$(BUILD)/embed $@ lua $(LUA_SRC) $(DOC_SRC)
 
 $(BUILD)/embedded.o: $(BUILD)/embedded.c src/embedded.h
 	$(CC) $(CFLAGS) $(BASE) -c -o $@ $<

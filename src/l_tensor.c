@@ -751,6 +751,7 @@ int luaopen_lunet_core(lua_State *L) {
   lb_open_transforms(L, module);
   lb_open_runs(L, module);
   lb_open_image(L, module);
+  lb_open_repl(L, module);
   lua_pushvalue(L, mt_methods);
   lua_setfield(L, module, "Tensor");
   luaL_getmetatable(L, LB_TENSOR);

@@ -71,5 +71,6 @@ void lb_open_loader(lua_State *L, int module);            /* batch gathering (l_
 void lb_open_transforms(lua_State *L, int module);        /* batch transforms (l_transforms.c) */
 void lb_open_runs(lua_State *L, int module);              /* the run store (l_runs.c) */
 void lb_open_image(lua_State *L, int module);             /* PNG files (l_image.c) */
+void lb_open_repl(lua_State *L, int module);              /* line editing (l_repl.c) */
 
 #endif

@@ -12,6 +12,7 @@
  * hook stops the script, the run is flushed, exit 130/143).
  */
 #include "embedded.h"
+#include "l_interrupt.h"
 #include "tensor.h"
 #include <lauxlib.h>
 #include <lua.h>
@@ -26,46 +27,9 @@
 
 int luaopen_lunet_core(lua_State *L);
 
-static lua_State *global_L;
-static volatile sig_atomic_t stop_signal; /* SIGINT or SIGTERM received while running Lua */
-
-/* Ctrl-C or SIGTERM: raise a Lua error at the next instruction, as the lua program does */
-static void interrupt_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
-  lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, stop_signal == SIGTERM ? "terminated" : "interrupted");
-}
-
-static void on_signal(int sig) {
-  signal(sig, SIG_DFL); /* a second one kills at once */
-  stop_signal = sig;
-  lua_sethook(global_L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
-}
-
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
-/* call the function below nargs arguments with a traceback on error */
-static int docall(lua_State *L, int nargs, int nres) {
-  int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, msghandler);
-  lua_insert(L, base);
-  global_L = L;
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  int status = lua_pcall(L, nargs, nres, base);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  lua_remove(L, base);
-  return status;
-}
+/* call the function below nargs arguments with a traceback on error; Ctrl-C
+   or SIGTERM stops the script at its next Lua instruction, a second one at once */
+static int docall(lua_State *L, int nargs, int nres) { return lb_pcall_interruptible(L, nargs, nres, 0); }
 
 static int report(lua_State *L, int status) {
   if (status != LUA_OK) {
@@ -80,8 +44,8 @@ static int report(lua_State *L, int status) {
 /* package.searchers entry for the Lua files compiled into the binary */
 static int embedded_searcher(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
-  for (const lunet_embedded_file *f = lunet_embedded; f->module; f++) {
-    if (strcmp(f->module, name) != 0) continue;
+  for (const lunet_embedded_file *f = lunet_embedded; f->path; f++) {
+    if (!f->module || strcmp(f->module, name) != 0) continue;
     lua_pushfstring(L, "@%s", f->path);
     if (luaL_loadbuffer(L, f->source, f->size, lua_tostring(L, -1)) != LUA_OK)
       return luaL_error(L, "error loading embedded module '%s':\n\t%s", name, lua_tostring(L, -1));
@@ -214,6 +178,7 @@ static void runs_begin(lua_State *L, const char *script, char **argv, int argc, 
 /* finish the open runs: status from how the program ends; returns the exit code */
 static int runs_end(lua_State *L, int status, const char *errmsg) {
   int code = status == LUA_OK ? 0 : 1;
+  int stop_signal = lb_interrupt_signal();
   if (stop_signal) {
     code = 128 + stop_signal;
     lua_pushliteral(L, "killed");
@@ -259,7 +224,7 @@ static int runs_command(lua_State *L, char **argv, int argc, int first) {
     fprintf(stderr, "lunet runs: %s\n", msg ? msg : "(error object is not a string)");
     return 1;
   }
-  if (stop_signal) return 128 + stop_signal;
+  if (lb_interrupt_signal()) return 128 + lb_interrupt_signal();
   return lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : lua_toboolean(L, -1) || lua_isnil(L, -1) ? 0 : 1;
 }
 
@@ -270,62 +235,24 @@ static int run_string(lua_State *L, const char *code, char **errmsg) {
   return report(L, status);
 }
 
-/* ---- the plain REPL (the full one is lunet.repl, a later issue) -------------- */
-static int incomplete(lua_State *L, int status) {
-  if (status != LUA_ERRSYNTAX) return 0;
-  size_t len;
-  const char *msg = lua_tolstring(L, -1, &len);
-  const char *eof = "<eof>";
-  size_t el = strlen(eof);
-  if (len >= el && strcmp(msg + len - el, eof) == 0) { lua_pop(L, 1); return 1; }
-  return 0;
-}
-
-static void print_results(lua_State *L, int base) {
-  int n = lua_gettop(L) - base;
-  if (n <= 0) return;
-  luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-  lua_getglobal(L, "print");
-  lua_insert(L, base + 1);
-  if (lua_pcall(L, n, 0, 0) != LUA_OK) report(L, LUA_ERRRUN);
-}
-
-static void repl(lua_State *L) {
-  char line[4096];
-  printf("lunet %s (%s) -- Ctrl-D to quit\n", LUNET_VERSION, LUA_RELEASE);
-  for (;;) {
-    lua_settop(L, 0);
-    fputs("> ", stdout);
-    fflush(stdout);
-    if (!fgets(line, sizeof line, stdin)) { putchar('\n'); break; }
-    lua_pushstring(L, line);
-    /* an expression first (so values print), then a statement, then more lines */
-    for (;;) {
-      const char *chunk = lua_tostring(L, 1);
-      lua_pushfstring(L, "return %s", chunk);
-      int status = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), "=stdin");
-      lua_remove(L, -2);
-      if (status != LUA_OK) {
-        lua_pop(L, 1);
-        status = luaL_loadbuffer(L, chunk, strlen(chunk), "=stdin");
-      }
-      if (incomplete(L, status)) {
-        fputs(">> ", stdout);
-        fflush(stdout);
-        if (!fgets(line, sizeof line, stdin)) { lua_settop(L, 0); return; }
-        lua_pushstring(L, line);
-        lua_concat(L, 2);
-        continue;
-      }
-      if (status == LUA_OK) {
-        int base = lua_gettop(L) - 1;
-        status = docall(L, 0, LUA_MULTRET);
-        if (status == LUA_OK) print_results(L, base);
-      }
-      report(L, status);
-      break;
-    }
+/* the REPL (lua/lunet/repl): its own Ctrl-C handling runs each line; between
+   lines a Ctrl-C must not kill the session, so it is ignored there */
+static int repl(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "lunet.repl");
+  struct sigaction ignore, old;
+  memset(&ignore, 0, sizeof ignore);
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  sigaction(SIGINT, &ignore, &old);
+  int status = lua_pcall(L, 1, 1, 0);
+  if (status == LUA_OK) {
+    lua_getfield(L, -1, "run");
+    lua_remove(L, -2);
+    status = lua_pcall(L, 0, 0, 0);
   }
+  sigaction(SIGINT, &old, NULL);
+  return report(L, status);
 }
 
 int main(int argc, char **argv) {
@@ -384,8 +311,8 @@ int main(int argc, char **argv) {
     status = run_script(L, argv[script], argv, argc, script, &errmsg);
     ran = 1;
   }
-  if (status == LUA_OK && !stop_signal && (interactive || !ran)) {
-    if (isatty(STDIN_FILENO)) repl(L);
+  if (status == LUA_OK && !lb_interrupt_signal() && (interactive || !ran)) {
+    if (isatty(STDIN_FILENO)) status = repl(L);
     else if (!ran || interactive) status = run_script(L, "-", argv, argc, argc - 1, &errmsg);
   }
   int code = runs_end(L, status, errmsg);

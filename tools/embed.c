@@ -1,7 +1,8 @@
-/* embed.c -- turns the Lua library files into a C table compiled into lunet,
- * so the binary runs from any directory without LUA_PATH.
- * usage: embed OUT.c ROOT FILE...   (module name = path under ROOT, '/' -> '.',
- * "init" dropped: lua/lunet/init.lua -> "lunet", lua/lunet/x.lua -> "lunet.x") */
+/* embed.c -- turns the Lua library files (and the docs, for help()) into a C
+ * table compiled into lunet, so the binary runs from any directory without LUA_PATH.
+ * usage: embed OUT.c ROOT FILE...   (a .lua file's module name = path under ROOT,
+ * '/' -> '.', "init" dropped: lua/lunet/init.lua -> "lunet", lua/lunet/x.lua ->
+ * "lunet.x"; other files, docs/*.md, get no module name and are found by path) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,11 @@ int main(int argc, char **argv) {
   }
   fprintf(out, "const lunet_embedded_file lunet_embedded[] = {\n");
   for (int i = 3; i < argc; i++) {
+    size_t len = strlen(argv[i]);
+    if (len < 4 || strcmp(argv[i] + len - 4, ".lua") != 0) {
+      fprintf(out, "  {0, \"%s\", src%d, sizeof src%d - 1},\n", argv[i], i, i);
+      continue;
+    }
     char name[512];
     module_name(argv[i], argv[2], name, sizeof name);
     fprintf(out, "  {\"%s\", \"%s\", src%d, sizeof src%d - 1},\n", name, argv[i], i, i);
