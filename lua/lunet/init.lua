@@ -15,6 +15,8 @@ lunet.gradcheck = lunet.autograd.gradcheck
 lunet.nn = require "lunet.nn"
 lunet.optim = require "lunet.optim"
 lunet.runs = require "lunet.runs"
+lunet.image = require "lunet.image"
+lunet.train = require "lunet.train"
 
 -- functional forms of the methods: lunet.exp(x), lunet.matmul(a, b), ...
 -- (in-place methods, ending in "_", stay methods only)

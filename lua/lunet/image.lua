@@ -1,0 +1,2 @@
+-- lunet.image: PNG images from tensors (see docs/image.md); placeholder
+return {}

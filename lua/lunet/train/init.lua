@@ -1,0 +1,2 @@
+-- lunet.train: training loops (see docs/train.md); placeholder
+return {}
