@@ -4,6 +4,7 @@
 --   is skipped); out is anything with :write (default io.stdout). Errors are raised (the
 --   program prints them and exits with status 1).
 local query = require "lunet.runs.query"
+local view = require "lunet.runs.view"
 
 local M = {}
 
@@ -23,76 +24,10 @@ filter: metrics.val_acc > 0.9 and params.lr = 0.001 and not status = 'failed'
         (and or not ( ) = != < <= > >= in (...) like, is null; min()/max() of metrics)
 ]]
 
--- formatting ----------------------------------------------------------------
-
-local mtype, floor, abs, format = math.type, math.floor, math.abs, string.format
-local function fmt_value(v)
-  if v == nil then return "" end
-  if mtype(v) == "float" then
-    if v ~= v then return "nan" end
-    if v == floor(v) and abs(v) < 1e15 then return format("%d", v) end
-    return format("%.6g", v)
-  end
-  return tostring(v)
-end
+-- formatting: the text renderers live in lunet.runs.view (the REPL prints the same)
+local fmt_value, fmt_time, text_table = view.fmt_value, view.fmt_time, view.text_table
+local sorted_keys, attr_text = view.sorted_keys, view.attr_text
 M.fmt_value = fmt_value
-
-local function fmt_time(t) return t and os.date("%Y-%m-%d %H:%M:%S", math.floor(t)) or "" end
-
-local function fmt_duration(run)
-  local stop = run.ended or (run.status == "running" and os.time()) or run.heartbeat
-  if not (stop and run.started) then return "" end
-  local s = math.max(0, stop - run.started)
-  if s < 60 then return string.format("%.1fs", s) end
-  if s < 3600 then return string.format("%dm%02ds", s // 60, math.floor(s % 60)) end
-  return string.format("%dh%02dm", s // 3600, math.floor(s % 3600) // 60)
-end
-
-local ulen, tonum, concat = utf8.len, tonumber, table.concat
-local function width(s) return ulen(s) or #s end
-
--- rows of strings as an aligned text table; numeric-looking cells align right.
--- Linear: each cell's width and numeric test are computed once into flat arrays, and
--- every line is one table.concat of a reused parts table.
-local function text_table(headers, rows)
-  local ncol, w, cw, num = #headers, {}, {}, {}
-  for j, h in ipairs(headers) do w[j] = width(h) end
-  local k = 0
-  for _, row in ipairs(rows) do
-    for j = 1, ncol do
-      local c = row[j] or ""
-      local n = ulen(c) or #c
-      k = k + 1
-      cw[k], num[k] = n, tonum(c) ~= nil
-      if n > w[j] then w[j] = n end
-    end
-  end
-  local spaces = {}
-  local function pad(n)
-    local p = spaces[n]
-    if not p then p = string.rep(" ", n); spaces[n] = p end
-    return p
-  end
-  local parts = {}
-  -- trailing empty cells and the last cell's padding are left out, so lines end in text;
-  -- base: the offset of the row's cells in cw/num (nil for the header)
-  local function line(cells, base)
-    local last = ncol
-    while last > 1 and (cells[last] or "") == "" do last = last - 1 end
-    for j = 1, last do
-      local c = cells[j] or ""
-      local cwj = base and cw[base + j] or width(c)
-      if base and num[base + j] then parts[j] = pad(w[j] - cwj) .. c
-      elseif j == last then parts[j] = c
-      else parts[j] = c .. pad(w[j] - cwj) end
-    end
-    return concat(parts, "  ", 1, last)
-  end
-  local out = {line(headers)}
-  for i, row in ipairs(rows) do out[i + 1] = line(row, (i - 1) * ncol) end
-  out[#out + 1] = ""
-  return concat(out, "\n")
-end
 
 local function csv_cell(s)
   if s:find('[,"\r\n]') then return '"' .. s:gsub('"', '""') .. '"' end
@@ -318,13 +253,6 @@ local function get_run(ctx, cmd, id)
   return run
 end
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys)
-  return keys
-end
-
 -- commands ----------------------------------------------------------------------
 local commands = {}
 
@@ -338,17 +266,11 @@ function commands.ls(ctx, args)
   local format = opts.format or "table"
   local L = query.listing{db = ctx.db, where = opts.where, order = opts.sort, status = opts.status,
     limit = integer_opt("ls", "limit", opts.limit), tags = format == "json"}
-  local n = L.n
-  if format == "table" and n == 0 then ctx.write("no runs\n"); return end
-  -- columns: attributes, then every param and metric (last value) the runs have
-  local pkeys, mkeys = sorted_keys(L.params), sorted_keys(L.metrics)
-  local headers = {"id", "name", "experiment", "status", "started", "duration"}
-  for _, k in ipairs(pkeys) do headers[#headers + 1] = "params." .. k end
-  for _, k in ipairs(mkeys) do headers[#headers + 1] = "metrics." .. k end
-  local id, name, exp, status, started, ended = L.id, L.name, L.experiment, L.status, L.started, L.ended
+  if format == "table" then ctx.write(view.ls_text(L)); return end
   if format == "json" then
+    local id, name, exp, status, started, ended = L.id, L.name, L.experiment, L.status, L.started, L.ended
     local records = {}
-    for i = 1, n do
+    for i = 1, L.n do
       local rec = {id = id[i], name = name[i] or NULL, experiment = exp[i] or NULL, status = status[i],
         started = started[i], ended = ended[i] or NULL, params = {}, tags = {}, metrics = {}}
       for k, col in pairs(L.params) do rec.params[k] = col[i] end
@@ -356,95 +278,16 @@ function commands.ls(ctx, args)
       for k, col in pairs(L.metrics) do rec.metrics[k] = col[i] end
       records[i] = rec
     end
-    ctx.write(render(format, headers, {}, records))
+    ctx.write(render(format, nil, nil, records))
     return
   end
-  local pcols, mcols = {}, {}
-  for j, k in ipairs(pkeys) do pcols[j] = L.params[k] end
-  for j, k in ipairs(mkeys) do mcols[j] = L.metrics[k] end
-  local np, run = #pkeys, {}
-  local rows = {}
-  for i = 1, n do
-    run.started, run.ended, run.status, run.heartbeat = started[i], ended[i], status[i], L.heartbeat[i]
-    local row = {tostring(id[i]), name[i] or "", exp[i] or "", status[i], fmt_time(started[i]), fmt_duration(run)}
-    for j = 1, np do row[6 + j] = fmt_value(pcols[j][i]) end
-    for j = 1, #mkeys do row[6 + np + j] = fmt_value(mcols[j][i]) end
-    rows[i] = row
-  end
-  ctx.write(render(format, headers, rows))
-end
-
-local ATTR_ROWS = {"id", "name", "experiment", "status", "started", "ended", "duration", "parent_id",
-  "script_path", "command_line", "cwd", "git_commit", "git_dirty", "host", "pid", "lunet_version",
-  "lua_version", "blas", "threads", "seed", "exit_status", "notes"}
-
-local function attr_text(run, k)
-  if k == "started" or k == "ended" then return fmt_time(run[k]) end
-  if k == "duration" then return fmt_duration(run) end
-  return fmt_value(run[k])
+  ctx.write(render(format, view.ls_rows(L)))
 end
 
 function commands.show(ctx, args)
   local _, pos = parse_args("show", args, {})
   if #pos ~= 1 then error("runs show: expected one RUN (an id or a name)", 0) end
-  local run = get_run(ctx, "show", pos[1])
-  local w = ctx.write
-  w(string.format("run %d%s  [%s]\n", run.id, run.name and ("  " .. run.name) or "", run.status))
-  local rows = {}
-  for _, k in ipairs(ATTR_ROWS) do
-    local v = attr_text(run, k)
-    if v ~= "" and k ~= "id" and k ~= "status" then rows[#rows + 1] = {k, v} end
-  end
-  w(text_table({"field", "value"}, rows))
-  local function kv_section(title, t)
-    local keys = sorted_keys(t)
-    if #keys == 0 then return end
-    local r = {}
-    for i, k in ipairs(keys) do r[i] = {k, fmt_value(t[k])} end
-    w("\n" .. title .. "\n" .. text_table({"key", "value"}, r))
-  end
-  kv_section("params", run.params)
-  kv_section("tags", run.tags)
-  local mk = sorted_keys(run.summary)
-  if #mk > 0 then
-    local r = {}
-    for i, k in ipairs(mk) do
-      local s = run.summary[k]
-      r[i] = {k, s.goal, fmt_value(s.count), fmt_value(s.last), fmt_value(s.last_step),
-        fmt_value(s.min), fmt_value(s.min_step), fmt_value(s.max), fmt_value(s.max_step)}
-    end
-    w("\nmetrics\n" .. text_table({"metric", "goal", "count", "last", "step", "min", "at", "max", "at"}, r))
-  end
-  local db = ctx.db
-  local info = db:query("SELECT key, value FROM system_info WHERE run_id = ? ORDER BY key", {run.id})
-  if #info > 0 then
-    local r = {}
-    for i, row in ipairs(info) do r[i] = {row.key, row.value or ""} end
-    w("\nsystem\n" .. text_table({"key", "value"}, r))
-  end
-  local arts = db:query("SELECT path, kind, size, sha256 FROM artifacts WHERE run_id = ? ORDER BY id", {run.id})
-  if #arts > 0 then
-    local r = {}
-    for i, a in ipairs(arts) do
-      r[i] = {a.path, a.kind or "", fmt_value(a.size), a.sha256 and a.sha256:sub(1, 12) or ""}
-    end
-    w("\nartifacts\n" .. text_table({"path", "kind", "size", "sha256"}, r))
-  end
-  local notes = db:query("SELECT time, text FROM notes WHERE run_id = ? ORDER BY time, id", {run.id})
-  if #notes > 0 then
-    w("\nnotes\n")
-    for _, n in ipairs(notes) do w(fmt_time(n.time) .. "  " .. n.text .. "\n") end
-  end
-  local logs = db:query("SELECT stream, line FROM (SELECT seq, stream, line FROM logs WHERE run_id = ? " ..
-    "ORDER BY seq DESC LIMIT 20) ORDER BY seq", {run.id})
-  if #logs > 0 then
-    w("\nlog tail\n")
-    for _, l in ipairs(logs) do w((l.stream == "stderr" and "! " or "  ") .. l.line .. "\n") end
-  end
-  if run.error then
-    w("\nerror\n" .. run.error .. "\n")
-    if run.traceback then w(run.traceback .. "\n") end
-  end
+  ctx.write(view.show_text(get_run(ctx, "show", pos[1]), ctx.db))
 end
 
 -- rows of one field per line, one column per run
@@ -526,21 +369,12 @@ function commands.best(ctx, args)
   local opts, pos = parse_args("best", args, {where = true, status = true})
   if #pos ~= 1 then error("runs best: expected one METRIC", 0) end
   local metric = pos[1]:gsub("^metrics%.", "")
-  local keys = ctx.db:query("SELECT goal FROM metric_keys WHERE name = ?", {metric})
-  if #keys == 0 then error(string.format("runs best: no metric '%s' in %s", metric, ctx.path), 0) end
-  local goal = keys[1].goal
   ctx.where = opts.where
-  if opts.where then require("lunet.runs.filter").compile(opts.where) end -- errors point into it
-  local field = string.format("%s(metrics.`%s`)", goal, metric:gsub("`", "``"))
-  local where = field .. " is not null"
-  if opts.where then where = "(" .. opts.where .. ") and " .. where end
-  local runs = query.query{db = ctx.db, where = where, status = opts.status,
-    order = field .. (goal == "max" and " desc" or " asc"), limit = 1}
-  if #runs == 0 then error(string.format("runs best: no run has metric '%s'%s", metric,
+  local run, why = query.find_best(ctx.db, metric, opts.where, opts.status)
+  if why == "metric" then error(string.format("runs best: no metric '%s' in %s", metric, ctx.path), 0) end
+  if not run then error(string.format("runs best: no run has metric '%s'%s", metric,
     opts.where and " and matches the filter" or ""), 0) end
-  local run, s = runs[1], runs[1].summary[metric]
-  ctx.write(string.format("best %s (%s): %s at step %s in run %d%s\n", metric, goal,
-    fmt_value(s[goal]), fmt_value(s[goal .. "_step"]), run.id, run.name and (" " .. run.name) or ""))
+  ctx.write(view.best_text(run, metric))
 end
 
 -- all runs flattened: attributes, params.K, tags.K, metrics.K (last), metrics.K.min/.max

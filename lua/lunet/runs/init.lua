@@ -96,6 +96,23 @@ function M.db_path(path)
   return env and env ~= "" and env or "runs.db"
 end
 
+-- a recording run prints as the summary row the query side prints (run 13  cnn  running ...),
+-- read back from its database after a flush, so the metrics shown are the latest
+local function run_row(run)
+  local ok, row = pcall(function()
+    run:flush()
+    return require("lunet.runs.query").get(run:id(), db_of[run])
+  end)
+  if ok then return tostring(row) end
+  return string.format("run %d  %s", run:id(), run:status())
+end
+
+-- the C binding's run metatable is shared by every run: set once, on the first run
+local function printable(run)
+  local mt = getmetatable(run)
+  if mt.__tostring ~= run_row then mt.__tostring = run_row end
+end
+
 local START_OPTIONS = {name = "string", experiment = "string", params = "table", tags = "table",
                        notes = "string", parent = true, db = "string"}
 
@@ -171,6 +188,7 @@ function M.start(opts)
       return current
     end
     run = r
+    printable(run)
     open[#open + 1] = run
     db_of[run], tail_from[run] = path, tail.next
     capture_output()
@@ -203,7 +221,13 @@ function M._unrecorded(name)
   function m.note() end
   function m.set_goal() end
   function m.flush() return true end
-  return setmetatable(run, {__index = m})
+  -- prints as a summary row too: run (not recorded)  name  running  params  last metrics
+  local function row(self)
+    local last = {}
+    for k, h in pairs(self.history) do last[k] = h.values[#h.values] end
+    return require("lunet.runs.view").row{name = self.name, status = self.state, params = self.params, metrics = last}
+  end
+  return setmetatable(run, {__index = m, __tostring = row})
 end
 
 --- the run being recorded (the last one started and not finished), or nil
@@ -236,6 +260,7 @@ function M._begin(script, command_line, record)
     io.stderr:write("lunet: not recording this run: ", tostring(run), "\n")
     return
   end
+  printable(run)
   open[#open + 1] = run
   db_of[run], tail_from[run] = path, tail.next
   capture_output()

@@ -8,7 +8,10 @@
 -- (numbers when the value is one), `tags`, `metrics` (name -> last value) and `summary`
 -- (name -> count, first, last, min, max, their steps, and the goal). Those four are read
 -- for the whole result at once, in a few queries, the first time any run of it needs one.
+-- A run prints (tostring) as one summary row; ls/show/best return values that print as
+-- `lunet runs ls|show|best` do, so the history reads the same in the REPL and the shell.
 local filter = require "lunet.runs.filter"
+local view = require "lunet.runs.view"
 
 local M = {}
 
@@ -164,6 +167,9 @@ local function wrap(db, rows)
 end
 M.Run = Run
 
+-- one summary row: run 12  mlp  finished  2026-11-23 14:02:11  3m12s  lr=0.001  loss=0.31
+Run.__tostring = view.row
+
 local SELECT = "SELECT r.*, e.name AS experiment FROM runs r LEFT JOIN experiments e ON e.id = r.experiment_id"
 
 -- the SQL and parameters of a query over runs r, selecting `select`
@@ -246,9 +252,8 @@ function M.listing(opts)
   return L
 end
 
--- get(id [, db]) -> the run with that id (an integer, or a string of digits); a name finds
--- the newest run of that name. Raises when there is none.
-function M.get(id, db)
+-- the run with that id or name, or the error "runs: no run 'x' in PATH" at `level`
+local function find_run(fname, id, db, level)
   local handle, path = M.open(db)
   local rows
   if math.type(id) == "integer" or (type(id) == "string" and id:match("^%d+$")) then
@@ -256,12 +261,113 @@ function M.get(id, db)
   elseif type(id) == "string" then
     rows = handle:query(SELECT .. " WHERE r.name = ? ORDER BY r.started DESC, r.id DESC LIMIT 1", {id})
   else
-    error("runs.get: expected a run id or name, got " .. type(id), 2)
+    error(fname .. ": expected a run id or name, got " .. type(id), level + 1)
   end
   if #rows == 0 then
-    error(string.format("runs: no run '%s' in %s", tostring(id), path or "the database"), 2)
+    error(string.format("runs: no run '%s' in %s", tostring(id), path or "the database"), level + 1)
   end
   return wrap(handle, rows)[1]
+end
+
+-- get(id [, db]) -> the run with that id (an integer, or a string of digits); a name finds
+-- the newest run of that name. Raises when there is none.
+function M.get(id, db)
+  local run = find_run("runs.get", id, db, 2) -- not a tail call: the error level counts this frame
+  return run
+end
+
+-- find_best(db, metric [, where [, status]]) -> run, goal: the run with the best value of
+-- the metric over its history (highest max for a max goal, else lowest min), or nil and
+-- "metric" (no such metric) or "run" (no matching run has it). The shell's and Lua's best.
+function M.find_best(db, metric, where, status)
+  local keys = db:query("SELECT goal FROM metric_keys WHERE name = ?", {metric})
+  if #keys == 0 then return nil, "metric" end
+  local goal = keys[1].goal
+  if where then filter.compile(where) end -- errors point into it, not into the combined filter
+  local field = string.format("%s(metrics.`%s`)", goal, metric:gsub("`", "``"))
+  local cond = field .. " is not null"
+  if where then cond = "(" .. where .. ") and " .. cond end
+  local runs = M.query{db = db, where = cond, status = status,
+    order = field .. (goal == "max" and " desc" or " asc"), limit = 1}
+  if #runs == 0 then return nil, "run" end
+  return runs[1], goal
+end
+
+-- ---- the REPL's view: values that print as the shell's commands do ----------
+
+-- a filter string or an options table (where, order, limit, status, db) -> a fresh table
+local function options(fname, opts)
+  if opts == nil then return {} end
+  if type(opts) == "string" then return {where = opts} end
+  if type(opts) ~= "table" then
+    error(fname .. ": expected a filter string or a table of options, got " .. type(opts), 3)
+  end
+  local copy = {}
+  for k, v in pairs(opts) do copy[k] = v end
+  return copy
+end
+
+-- tostring gives the command's text without its final newline, as a value's text has none
+local function text(s) return (s:gsub("\n$", "")) end
+
+local more_of = setmetatable({}, {__mode = "k"}) -- ls list -> matches left out by the limit
+local RunList = {__tostring = function(list)
+  local t = text(view.ls_text(view.columns(list)))
+  local more = more_of[list]
+  if more then t = t .. string.format("\n... %d more (limit = 0 lists all)", more) end
+  return t
+end}
+
+M.LS_LIMIT = 20
+
+-- ls([where | opts]) -> array of run objects, newest first (opts as query's); at most
+-- LS_LIMIT (20) unless opts.limit says otherwise (0: all). Prints as `lunet runs ls`.
+function M.ls(opts)
+  opts = options("runs.ls", opts)
+  if opts.limit == nil then opts.limit = M.LS_LIMIT end
+  local runs = M.query(opts)
+  if opts.limit > 0 and #runs == opts.limit then
+    local count_opts = {where = opts.where, status = opts.status}
+    local sql, params = runs_sql(count_opts, "SELECT count(*) AS n FROM runs r LEFT JOIN experiments e " ..
+      "ON e.id = r.experiment_id", 2)
+    local n = state[runs[1]].batch.db:query(sql, params)[1].n - #runs
+    if n > 0 then more_of[runs] = n end
+  end
+  return setmetatable(runs, RunList)
+end
+
+-- a run that prints as `lunet runs show` (all of its fields and methods as any run's)
+local ShownRun = {__index = Run.__index, __tostring = function(run)
+  return text(view.show_text(run, state[run].batch.db))
+end}
+
+-- show(id [, db]) -> the run, printing as everything about it. Raises for an unknown run.
+function M.show(id, db)
+  return setmetatable(find_run("runs.show", id, db, 2), ShownRun)
+end
+
+local best_metric = setmetatable({}, {__mode = "k"}) -- best run -> the metric it is best at
+local BestRun = {__index = Run.__index, __tostring = function(run)
+  return view.best_text(run, best_metric[run]) .. view.row(run)
+end}
+
+-- best(metric [, where | opts]) -> the run with the best value of the metric, printing as
+-- `lunet runs best` plus its summary row. Raises when no (matching) run has the metric.
+function M.best(metric, opts)
+  if type(metric) ~= "string" then error("runs.best: metric must be a string, got " .. type(metric), 2) end
+  metric = metric:gsub("^metrics%.", "")
+  opts = options("runs.best", opts)
+  local db, path = M.open(opts.db)
+  local run, why = M.find_best(db, metric, opts.where, opts.status)
+  if not run then
+    if why == "metric" then
+      error(string.format("runs.best: no metric '%s' in %s", metric, path or "the database"), 2)
+    end
+    error(string.format("runs.best: no run has metric '%s'%s", metric,
+      opts.where and " and matches the filter" or ""), 2)
+  end
+  best_metric[run] = metric
+  return setmetatable(run, BestRun)
 end
 
 return M
