@@ -98,6 +98,34 @@ describe("complete.candidates", function()
     T.eq(calls, 0, "metamethod calls")
   end)
 
+  it("completes a class whose __index function declares __members", function()
+    local calls = 0
+    local Point = {}
+    function Point.norm(p) return math.sqrt(p.x ^ 2 + p.y ^ 2) end
+    Point.origin = {x = 0, y = 0} -- not a function: a name only, never read
+    local lazy = {area = "computed on first use"}
+    local mt = {__index = function(_, k) calls = calls + 1 return Point[k] end, __members = {Point, lazy}}
+    local e = {p = setmetatable({x = 3, y = 4}, mt)}
+    same_list(complete.candidates("p:", e), {"p:norm"})
+    same_list(complete.candidates("p.", e), {"p.area", "p.norm", "p.origin", "p.x", "p.y"})
+    same_list(complete.members(e.p), {"area", "norm", "origin", "x", "y"})
+    T.eq(#complete.candidates("p.origin.", e), 0, "a non-function member is not read")
+    T.eq(#complete.candidates("p.area.", e), 0, "a lazy name is not read")
+    T.eq(calls, 0, "__index calls")
+  end)
+
+  it("reads __members raw and offers nothing undeclared behind an __index function", function()
+    local hidden = {secret = function() end}
+    local mt = {__index = function(_, k) return hidden[k] end, shout = function() end}
+    local e = {o = setmetatable({own = 1}, mt)}
+    same_list(complete.candidates("o.", e), {"o.own"})
+    local list = setmetatable({}, {__index = function() error("must not be called") end})
+    mt.__members = list
+    same_list(complete.candidates("o.", e), {"o.own"})
+    rawset(list, 1, hidden)
+    same_list(complete.candidates("o.", e), {"o.own", "o.secret"})
+  end)
+
   it("survives a cyclic __index chain and broken metatables", function()
     local a, b = {a1 = 1}, {b1 = 2}
     setmetatable(a, {__index = b})
@@ -182,6 +210,29 @@ describe("complete.dir", function()
     T.truthy(has(complete.dir(ds), "batch"), "dataset batch")
     local dl = lunet.data.DataLoader(ds, {batch_size = 2})
     T.truthy(has(complete.dir(dl), "batch_size"), "loader fields")
+  end)
+
+  it("lists the methods of Subset, Concat and the text datasets", function()
+    local ds = lunet.data.TensorDataset(lunet.zeros(4, 2))
+    T.truthy(has(complete.dir(lunet.data.Subset(ds, {1, 2})), "batch"), "Subset batch")
+    T.truthy(has(complete.dir(lunet.data.Concat{ds, ds}), "batch"), "Concat batch")
+    local qa = lunet.data.QAPairs{{"hi there", "hello"}, {"bye", "see you"}}
+    local d = complete.dir(qa)
+    for _, n in ipairs{"batch", "pair", "vocab", "src_len"} do T.truthy(has(d, n), n) end
+    T.truthy(has(complete.candidates("q:pa", {q = qa}), "q:pair"), "q:pair completes")
+  end)
+
+  it("lists the methods of a run from runs.show", function()
+    local path = os.tmpname()
+    os.remove(path)
+    local run = lunet.runs.start{db = path, name = "complete-show"}
+    run:log{loss = 1}
+    run:finish()
+    local shown = lunet.runs.show("complete-show", path)
+    local d = complete.dir(shown)
+    for _, s in ipairs{"", "-wal", "-shm"} do os.remove(path .. s) end
+    for _, n in ipairs{"history", "metric_names", "params", "summary"} do T.truthy(has(d, n), n) end
+    T.truthy(has(complete.candidates("r:hi", {r = shown}), "r:history"), "r:history completes")
   end)
 
   it("lists lunet.runs including its lazily loaded query functions", function()

@@ -35,6 +35,7 @@ local function class(name, methods)
     end
     return methods[k]
   end
+  mt.__members = {methods} -- what __index offers, for the REPL's completion
   return mt
 end
 

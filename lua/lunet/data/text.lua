@@ -422,6 +422,7 @@ local function list_dataset(name, items, methods, sample)
     end
     return methods[k]
   end
+  mt.__members = {methods} -- what __index offers, for the REPL's completion
   return setmetatable({}, mt)
 end
 

@@ -8,6 +8,13 @@
 --   "values"  rawget gives the member itself (a table's own fields, a class)
 --   "methods" only function values are members' values; other keys are names
 --   "names"   the keys are names whose values are only known by asking (lazy)
+--
+-- An __index function cannot be read without calling it, so a class whose
+-- __index is a function declares what it offers in its metatable:
+--   mt.__members = {t1, t2, ...}
+-- a list of tables; in each, function values are methods and other keys are
+-- names only, never read (lazy fields). Without __members such a class offers
+-- only its own raw fields.
 local core = require "lunet.core"
 local Module = require "lunet.nn.module"
 
@@ -29,20 +36,6 @@ end
 local function metatable_of(v)
   local ok, mt = pcall(getmetatable, v)
   if ok and type(mt) == "table" then return mt end
-end
-
--- Stopgap until lunet's classes whose __index is a function declare their
--- members (see the report of issue 6: a metatable field __members): the
--- datasets keep their methods in an upvalue `methods` of __index, the runs of
--- lunet.runs.query their lazy fields in `LAZY`. Reading an upvalue calls nothing.
-local UPVALUE_SOURCES = {methods = "methods", LAZY = "names"}
-
-local function upvalue_sources(fn, add)
-  for i = 1, 255 do
-    local name, value = debug.getupvalue(fn, i)
-    if name == nil then return end
-    if UPVALUE_SOURCES[name] then add(value, UPVALUE_SOURCES[name]) end
-  end
 end
 
 -- the sources of x, in the order its own lookup consults them
@@ -82,15 +75,14 @@ local function sources(x)
     if not mt then break end
     local members = rawget(mt, "__members")
     if type(members) == "table" then
-      for _, t in ipairs(members) do add(t, "methods") end
+      -- raw reads: ipairs would consult the list's own __index
+      for i = 1, MAX_DEPTH do
+        local t = rawget(members, i)
+        if t == nil then break end
+        add(t, "methods")
+      end
     end
     local index = rawget(mt, "__index")
-    if type(index) == "function" then
-      -- a class whose __index is a function keeps its methods in itself (query's Run)
-      add(mt, "methods")
-      upvalue_sources(index, add)
-      break
-    end
     if type(index) ~= "table" or seen[index] then break end
     v = index
   end
