@@ -10,6 +10,12 @@ function args.shape_str(t)
   return #s == 0 and "scalar" or table.concat(s, "x")
 end
 
+-- 1234567 -> "1,234,567" (parameter counts in summaries and the REPL)
+function args.commas(n)
+  local s = tostring(n):reverse():gsub("(%d%d%d)", "%1,"):reverse()
+  return (s:gsub("^(-?),", "%1"))
+end
+
 function args.tensor(fname, name, t, level)
   if not core.is_tensor(t) then
     error(string.format("%s: %s must be a tensor, got %s", fname, name, type(t)), (level or 2) + 1)

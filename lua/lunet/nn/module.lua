@@ -422,19 +422,42 @@ end
 -- override it (Linear: "in_features=784, out_features=256, bias=true")
 function Module:extra_repr() return "" end
 
--- PyTorch's repr: Name(extra) for a leaf, else one indented line per child
-function Module.__tostring(self)
+-- PyTorch's repr as lines {text, module}: Name(extra) for a leaf, else one
+-- indented line per child; `module` is set on the first line of each module, so
+-- the REPL can put each module's parameter count on its line. A module class
+-- with its own __tostring shows as that text.
+function Module.tree_lines(self)
+  if getmetatable(self).__tostring ~= Module.__tostring then
+    local lines = {}
+    for l in (tostring(self) .. "\n"):gmatch("(.-)\n") do lines[#lines + 1] = {l} end
+    lines[1][2] = self
+    return lines
+  end
   local name, extra = getmetatable(self).__name, self:extra_repr()
   local children = self:named_children()
-  if #children == 0 then return name .. "(" .. extra .. ")" end
-  local lines = {name .. "("}
-  if extra ~= "" then lines[#lines + 1] = "  " .. extra end
+  if #children == 0 then return {{name .. "(" .. extra .. ")", self}} end
+  local lines = {{name .. "(", self}}
+  if extra ~= "" then lines[#lines + 1] = {"  " .. extra} end
   for _, c in ipairs(children) do
-    local s = tostring(c[2]):gsub("\n", "\n  ")
-    lines[#lines + 1] = "  (" .. c[1] .. "): " .. s
+    for i, l in ipairs(Module.tree_lines(c[2])) do
+      lines[#lines + 1] = {(i == 1 and "  (" .. c[1] .. "): " or "  ") .. l[1], l[2]}
+    end
   end
-  lines[#lines + 1] = ")"
-  return table.concat(lines, "\n")
+  lines[#lines + 1] = {")"}
+  return lines
+end
+
+function Module.__tostring(self)
+  local text = {}
+  for i, l in ipairs(Module.tree_lines(self)) do text[i] = l[1] end
+  return table.concat(text, "\n")
+end
+
+-- the parameters a module registered itself (not its children's), in order
+function Module.own_parameters(self)
+  local r, list = rawget(self, "_parameters"), {}
+  for i, name in ipairs(r.order) do list[i] = r.values[name] end
+  return list
 end
 
 Module._is_module_class = true

@@ -4,11 +4,7 @@
 local core = require "lunet.core"
 local args = require "lunet.nn.args"
 
-local function commas(n)
-  local s = tostring(n)
-  local out = s:reverse():gsub("(%d%d%d)", "%1,"):reverse()
-  return (out:gsub("^,", ""))
-end
+local commas = args.commas
 
 -- the shapes of every tensor among a forward's results (one level of tables)
 local function shapes_of(out)
@@ -25,7 +21,7 @@ end
 
 local function own_params(m)
   local n = 0
-  for _, p in ipairs(rawget(m, "_parameters").order) do n = n + m[p]:numel() end
+  for _, p in ipairs(m:own_parameters()) do n = n + p:numel() end
   return n
 end
 

@@ -41,10 +41,7 @@ local function quote(s)
   return table.concat(out)
 end
 
-local function commas(n)
-  local s = tostring(n):reverse():gsub("(%d%d%d)", "%1,"):reverse()
-  return (s:gsub("^,", ""))
-end
+local commas = require("lunet.nn.args").commas
 
 local function number_str(x)
   if x ~= x then return "nan" end -- tostring may say "-nan"
@@ -90,41 +87,23 @@ end
 
 -- the parameters a module registered itself, each tensor counted once over the tree
 local function own_params(m, seen)
-  local n, r = 0, rawget(m, "_parameters")
-  for _, name in ipairs(r.order) do
-    local p = r.values[name]
+  local n = 0
+  for _, p in ipairs(m:own_parameters()) do
     if not seen[p] then seen[p] = true; n = n + p:numel() end
   end
   return n
 end
 
--- the lines of tostring(m), as {text, own parameter count}; a module with its
--- own __tostring is shown by it, as Module.__tostring would
-local function module_lines(m, seen)
-  local own = own_params(m, seen)
-  if getmetatable(m).__tostring ~= Module.__tostring then
-    local lines = {}
-    for l in (safe_tostring(m) .. "\n"):gmatch("(.-)\n") do lines[#lines + 1] = {l, 0} end
-    lines[1][2] = own
-    return lines
-  end
-  local name, extra = getmetatable(m).__name, m:extra_repr()
-  local children = m:named_children()
-  if #children == 0 then return {{name .. "(" .. extra .. ")", own}} end
-  local lines = {{name .. "(", own}}
-  if extra ~= "" then lines[#lines + 1] = {"  " .. extra, 0} end
-  for _, c in ipairs(children) do
-    for i, l in ipairs(module_lines(c[2], seen)) do
-      lines[#lines + 1] = {(i == 1 and "  (" .. c[1] .. "): " or "  ") .. l[1], l[2]}
-    end
-  end
-  lines[#lines + 1] = {")", 0}
+-- the lines of tostring(m) as {text, own parameter count}
+local function module_lines(m)
+  local seen, lines = {}, {}
+  for i, l in ipairs(Module.tree_lines(m)) do lines[i] = {l[1], l[2] and own_params(l[2], seen) or 0} end
   return lines
 end
 
 -- the tree with each line's own count right-aligned, then the totals
 local function module_str(m)
-  local lines = module_lines(m, {})
+  local lines = module_lines(m)
   local text_w, count_w = 0, 0
   for _, l in ipairs(lines) do
     if l[2] > 0 then
