@@ -611,7 +611,7 @@ function M.main(args, out)
   local fn = commands[cmd]
   if not fn then error(string.format("runs: unknown command '%s' (expected ls, show, compare, diff, " ..
     "best, plot, report, export, sql, rm, gc, tag)", cmd), 0) end
-  local path = query.default_path(dbpath)
+  local path = require("lunet.runs").db_path(dbpath)
   local readonly = cmd ~= "rm" and cmd ~= "gc" and cmd ~= "tag"
   local ctx = {path = path, write = function(s) out:write(s) end}
   ctx.open = function(ro)

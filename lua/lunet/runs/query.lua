@@ -15,10 +15,6 @@ local view = require "lunet.runs.view"
 
 local M = {}
 
--- the database path: explicit, else LUNET_DB, else ./runs.db
-function M.default_path(path)
-  return path or os.getenv("LUNET_DB") or "runs.db"
-end
 
 -- db may be an open handle, a path or nil; returns handle, path
 function M.open(db, readonly)
@@ -26,7 +22,7 @@ function M.open(db, readonly)
   if db ~= nil and type(db) ~= "string" then
     error("runs.query: db must be a path or an open database, got " .. type(db), 3)
   end
-  local path = M.default_path(db)
+  local path = require("lunet.runs").db_path(db)
   local core = require "lunet.core"
   if not (core._runs and core._runs.open) then error("runs: this lunet was built without the run store", 3) end
   if readonly then
@@ -121,6 +117,8 @@ Run.__index = function(run, k)
   end
   return Run[k]
 end
+-- what Run.__index offers, without loading anything, for the REPL's completion
+Run.__members = {Run, LAZY}
 
 -- steps, values of one metric in step order (Lua arrays; tensors with {tensor = true});
 -- with {time = true} also the wall times. A NaN logged value comes back as NaN.
@@ -337,7 +335,7 @@ function M.ls(opts)
 end
 
 -- a run that prints as `lunet runs show` (all of its fields and methods as any run's)
-local ShownRun = {__index = Run.__index, __tostring = function(run)
+local ShownRun = {__index = Run.__index, __members = Run.__members, __tostring = function(run)
   return text(view.show_text(run, state[run].batch.db))
 end}
 
@@ -347,7 +345,7 @@ function M.show(id, db)
 end
 
 local best_metric = setmetatable({}, {__mode = "k"}) -- best run -> the metric it is best at
-local BestRun = {__index = Run.__index, __tostring = function(run)
+local BestRun = {__index = Run.__index, __members = Run.__members, __tostring = function(run)
   return view.best_text(run, best_metric[run]) .. view.row(run)
 end}
 
