@@ -4,7 +4,8 @@
  *   _repl.add_history(line)           recall with the arrow keys and Ctrl-R
  *   _repl.set_completer(fn)           Tab calls fn(word, line, start) -> {candidates}
  *   _repl.call(fn, ...) -> true, results... | false, message with traceback
- *                                     (Ctrl-C stops fn with "interrupted"; the REPL lives on)
+ *                                     (Ctrl-C stops fn with "interrupted"; the REPL lives on;
+ *                                     SIGTERM stops fn and raises "terminated" out of the REPL)
  *   _repl.isatty(fd) -> boolean       _repl.terminal_size() -> columns, rows | nil
  *   _repl.docs() -> {["docs/nn.md"] = text, ...}, the docs compiled in (for help)
  *
@@ -168,7 +169,9 @@ static int r_call(lua_State *L) {
   int n = lua_gettop(L) - 1;
   lb_clear_interrupt();
   int status = lb_pcall_interruptible(L, n, LUA_MULTRET, 1);
-  lb_clear_interrupt(); /* an interrupted line does not end the session as killed */
+  /* SIGTERM ends the session (the run history marks it killed); Ctrl-C only the line */
+  if (lb_interrupt_signal() == SIGTERM) return luaL_error(L, "terminated");
+  lb_clear_interrupt();
   lua_pushboolean(L, status == LUA_OK);
   lua_insert(L, 1);
   return lua_gettop(L);

@@ -138,7 +138,13 @@ local function session_globals(env)
   local help = require "lunet.repl.help"
   local complete = require "lunet.repl.complete"
   if env.help == nil then env.help = help.help end
-  if env.dir == nil then env.dir = complete.dir end
+  if env.dir == nil then
+    -- dir() with no argument lists the session's globals
+    env.dir = function(...)
+      if select("#", ...) == 0 then return complete.members(env) end
+      return complete.dir(...)
+    end
+  end
   return help, complete
 end
 
