@@ -291,4 +291,6 @@ function train.fit(opts)
   return history
 end
 
+train.parse_args = require("lunet.train.cli").parse_args
+
 return train
