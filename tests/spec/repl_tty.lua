@@ -27,6 +27,10 @@ Term.__index = Term
 
 local function tmux(args) return sh("tmux -L " .. socket .. " " .. args) end
 
+-- a session that outlives the tests' own, so closing one never stops the server
+-- while the next is starting (tmux exits when its last session ends)
+tmux("new-session -d -s keeper -x 20 -y 5 'sleep 600'")
+
 -- a session running `command` in a 120x40 terminal. The shell around it
 -- catches SIGINT (so a Ctrl-C typed to lunet does not end it too; lunet gets
 -- the default action back at exec) and writes lunet's exit status to a file.
@@ -44,6 +48,13 @@ function Term:screen() return (tmux("capture-pane -p -t " .. self.name)) end
 function Term:type(text) tmux("send-keys -l -t " .. self.name .. " " .. quote(text)) end
 function Term:keys(...) tmux("send-keys -t " .. self.name .. " " .. table.concat({...}, " ")) end
 function Term:line(text) self:type(text); self:keys("Enter") end
+-- types at the prompt and waits until the line shows it, so a key sent next
+-- (Tab, Ctrl-C) reaches the line editor and not the terminal's type-ahead
+function Term:prompt_type(text)
+  self:idle()
+  self:type(text)
+  self:wait("> " .. text)
+end
 -- the exit status of lunet, once it has ended
 function Term:exit_status()
   for _ = 1, 400 do
@@ -121,7 +132,7 @@ describe("REPL under a terminal", function()
   end)
 
   it("completes a name with Tab", function()
-    term:type("lunet.zeros_l")
+    term:prompt_type("lunet.zeros_l")
     term:keys("Tab")
     term:wait("> lunet.zeros_like")
     term:line("(lunet.ones(2, 3)):sum():item()")
@@ -131,7 +142,7 @@ describe("REPL under a terminal", function()
 
   it("completes methods after ':'", function()
     term:line("x = lunet.ones(2, 2)")
-    term:type("x:mat")
+    term:prompt_type("x:mat")
     term:keys("Tab")
     term:type("(x)")
     term:keys("Enter")
@@ -158,7 +169,7 @@ describe("REPL under a terminal", function()
   end)
 
   it("drops the line being typed on Ctrl-C", function()
-    term:type("this is not lua")
+    term:prompt_type("this is not lua")
     term:keys("C-c")
     term:wait("this is not lua^C")
     term:line("answer - 2")
