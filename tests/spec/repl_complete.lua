@@ -239,4 +239,19 @@ describe("complete.dir", function()
     local d = complete.dir(lunet.runs)
     T.truthy(has(d, "start") and has(d, "query"), "start and query")
   end)
+
+  it("prints dir's list in columns, every name once, still a plain array", function()
+    local d = complete.dir(lunet.ones(2))
+    local text = tostring(d)
+    local seen = 0
+    for name in text:gmatch("%S+") do
+      seen = seen + 1
+      T.truthy(has(d, name), "printed name " .. name .. " is in the list")
+    end
+    T.eq(seen, #d, "each name printed once")
+    local lines = select(2, text:gsub("\n", "")) + 1
+    T.truthy(lines < #d, "several names per line")
+    T.eq(d[1], "abs", "the first entry of the array")
+    T.eq(tostring(complete.dir({})), "(nothing)", "an empty list")
+  end)
 end)

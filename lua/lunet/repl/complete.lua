@@ -147,11 +147,35 @@ function M.members(x)
   return ok and out or {}
 end
 
---- dir([x]) -> sorted names x offers; with no argument, the globals
-function M.dir(...)
-  if select("#", ...) == 0 then return M.members(_G) end
-  return M.members((...))
+-- a list of names prints in columns across the terminal, as ls does
+local Names = {}
+function Names.__tostring(list)
+  local widest = 0
+  for _, n in ipairs(list) do widest = math.max(widest, #n) end
+  if widest == 0 then return "(nothing)" end
+  local ok, cols = pcall(core._repl.terminal_size)
+  local width = ok and cols or 80
+  local per_row = math.max(1, (width + 2) // (widest + 2))
+  local rows = (#list + per_row - 1) // per_row
+  local lines = {}
+  for r = 1, rows do
+    local cells = {}
+    for c = 0, per_row - 1 do
+      local n = list[c * rows + r]
+      if n then cells[#cells + 1] = n .. string.rep(" ", widest - #n) end
+    end
+    lines[r] = table.concat(cells, "  "):gsub("%s+$", "")
+  end
+  return table.concat(lines, "\n")
 end
+
+--- dir([x]) -> sorted names x offers (a list that prints in columns); with no
+-- argument, the globals
+function M.dir(...)
+  local names = select("#", ...) == 0 and M.members(_G) or M.members((...))
+  return setmetatable(names, Names)
+end
+M.names = function(list) return setmetatable(list, Names) end
 
 -- is position `start` of line inside a string literal or a comment?
 local function in_string(line, start)

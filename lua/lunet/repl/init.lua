@@ -141,7 +141,7 @@ local function session_globals(env)
   if env.dir == nil then
     -- dir() with no argument lists the session's globals
     env.dir = function(...)
-      if select("#", ...) == 0 then return complete.members(env) end
+      if select("#", ...) == 0 then return complete.names(complete.members(env)) end
       return complete.dir(...)
     end
   end
