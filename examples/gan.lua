@@ -1,26 +1,25 @@
 -- A GAN of two MLPs on Fashion-MNIST: the generator G maps 100-d noise to a 28x28 image
 -- (100-256-512-784, LeakyReLU, Tanh), the discriminator D scores an image as real or fake
--- (784-512-256-1, LeakyReLU(0.2), one logit). Each batch takes one D step (real -> 1,
--- fake -> 0) and one G step (fake -> 1), both with BCE on logits and Adam lr 2e-4,
--- betas (0.5, 0.999). Per epoch: both losses, mean D(x) and D(G(z)), and a grid of
--- samples from one fixed noise batch (gan_epoch_N.png). At the end, the trained CNN of
+-- (784-512-256-1, LeakyReLU(0.2), one logit). The training (examples/common/gan_train.lua,
+-- shared with dcgan.lua): per batch one D step and one G step, BCE on logits, Adam lr 2e-4,
+-- betas (0.5, 0.999); per epoch both losses, mean D(x) and D(G(z)), and a grid of samples
+-- from one fixed noise batch (gan_epoch_N.png); at the end the trained CNN of
 -- examples/cnn.lua judges 1000 samples (examples/common/gan_quality.lua).
 --
 --   ./lunet examples/gan.lua [--epochs N] [--quick] [--classifier cnn.safetensors] [--out DIR]
 -- --quick trains on 500 images for 1 epoch (the tests use it).
-local nn, F, optim, data, image, train = lunet.nn, lunet.nn.F, lunet.optim, lunet.data, lunet.image, lunet.train
-local quality = dofile((arg[0]:match("^(.*)/") or ".") .. "/common/gan_quality.lua")
+local nn, data, train = lunet.nn, lunet.data, lunet.train
+local gan_train = dofile((arg[0]:match("^(.*)/") or ".") .. "/common/gan_train.lua")
 
-local o = train.parse_args(arg, {epochs = 30, quick = false, classifier = "cnn.safetensors", out = ".",
-                                 batch = 64, lr = 2e-4, seed = 1})
-if o.quick and not table.concat(arg, " "):find("%-%-epochs") then o.epochs = 1 end  -- unless asked for more
+local o, given = train.parse_args(arg, {epochs = 30, quick = false, classifier = "cnn.safetensors", out = ".",
+                                        batch = 64, lr = 2e-4, seed = 1})
+if o.quick and not given.epochs then o.epochs = 1 end
 lunet.manual_seed(o.seed)
 local nz = 100
 
 local real = data.fashion_mnist{split = "train"}
 local n = o.quick and 500 or #real
 local images = real.images:narrow(1, 1, n):reshape(n, 784) * 2 - 1   -- Tanh's range, [-1, 1]
-local loader = data.DataLoader(data.TensorDataset(images), {batch_size = o.batch, shuffle = true, drop_last = true})
 
 local G = nn.Sequential{
   nn.Linear(nz, 256), nn.LeakyReLU(0.2),
@@ -32,59 +31,5 @@ local D = nn.Sequential{
   nn.Linear(512, 256), nn.LeakyReLU(0.2),
   nn.Linear(256, 1),
 }
-local opt_g = optim.Adam(G:parameters(), {lr = o.lr, betas = {0.5, 0.999}})
-local opt_d = optim.Adam(D:parameters(), {lr = o.lr, betas = {0.5, 0.999}})
-local run = lunet.runs.start{name = "gan", experiment = "fashion-mnist-gan",
-  params = {epochs = o.epochs, batch = o.batch, lr = o.lr, beta1 = 0.5, nz = nz, images = n,
-            quick = o.quick, seed = o.seed}}
 
-local ones, zeros = lunet.ones(o.batch, 1), lunet.zeros(o.batch, 1)
--- One D step and one G step on a batch of real images; returns the two losses and the
--- mean D(x) and D(G(z)) seen by the D step, as numbers.
-local function step(x)
-  local fake = G(lunet.randn(o.batch, nz))
-  local real_logit, fake_logit = D(x), D(fake:detach())   -- detach: the D step leaves G alone
-  local d_loss = F.binary_cross_entropy_with_logits(real_logit, ones)
-               + F.binary_cross_entropy_with_logits(fake_logit, zeros)
-  opt_d:zero_grad(); d_loss:backward(); opt_d:step()
-  -- G wants D to call its images real; the non-saturating loss -log D(G(z))
-  local g_loss = F.binary_cross_entropy_with_logits(D(fake), ones)
-  opt_g:zero_grad(); g_loss:backward(); opt_g:step()
-  return {d_loss = d_loss:item(), g_loss = g_loss:item(),
-          d_x = real_logit:detach():sigmoid():mean():item(), d_g_z = fake_logit:detach():sigmoid():mean():item()}
-end
-
--- Samples as (N, 1, 28, 28) images in [0, 1], in eval mode and without gradients.
-local function generate(z)
-  G:eval()
-  local x = lunet.no_grad(function() return (G(z) + 1) / 2 end)
-  G:train()
-  return x:reshape(z:size(1), 1, 28, 28)
-end
-
-local fixed = lunet.randn(64, nz)
-print(string.format("gan: %d training images, %d epochs, batch %d, %d threads", n, o.epochs, o.batch,
-                    lunet.get_num_threads()))
-for epoch = 1, o.epochs do
-  local bar = train.Progress{total = #loader, title = string.format("Epoch %d/%d", epoch, o.epochs)}
-  local sums, means, k = {d_loss = 0, g_loss = 0, d_x = 0, d_g_z = 0}, {}, 0
-  for x in loader:batches() do
-    local values = step(x)
-    k = k + 1
-    for key, s in pairs(sums) do sums[key] = s + values[key]; means[key] = sums[key] / k end
-    bar:update(k, means)
-  end
-  bar:finish()
-  run:log(means, epoch)
-  local png = image.save(generate(fixed), string.format("%s/gan_epoch_%d.png", o.out, epoch), {nrow = 8})
-  run:artifact(png, "samples")
-end
-
-local cnn = quality.classifier{path = o.classifier, train_n = o.quick and 1000 or 60000}
-local q = quality.score(cnn, generate(lunet.randn(1000, nz)))
-run:set_goal("confident", "max"); run:set_goal("class_entropy", "max")   -- higher is better for both
-run:log({confident = q.confident, class_entropy = q.entropy}, o.epochs)   -- the state after the last epoch
-print(string.format("classifier test accuracy: %.4f", quality.accuracy(cnn, o.quick and 1000 or 10000)))
-print(string.format("samples classified with confidence > 0.9: %.4f", q.confident))
-print(string.format("entropy of the predicted classes: %.4f nats (max ln 10 = 2.3026)", q.entropy))
-print("predicted classes of 1000 samples: " .. table.concat(q.counts, " "))
+gan_train{name = "gan", G = G, D = D, images = images, nz = nz, options = o}

@@ -16,6 +16,12 @@ describe("train.parse_args", function()
     T.eq(parse({"--no-quick"}, {quick = true}).quick, false, "--no-flag")
   end)
 
+  it("says which options the command line gave", function()
+    local _, given = parse({"--epochs", "5", "--quick", "--no-flag"}, {epochs = 5, quick = false, flag = true, lr = 1})
+    T.eq(given.epochs, true, "epochs given (even with its default value)")
+    T.eq(given.quick, true, "a flag"); T.eq(given.flag, true, "a --no- flag"); T.eq(given.lr, nil, "lr not given")
+  end)
+
   it("refuses unknown options, missing and bad values, with the usage", function()
     T.errors(function() parse({[0] = "x.lua", "--epoch", "2"}, defaults) end, "x.lua: unknown option --epoch")
     T.errors(function() parse({"--epochs"}, defaults) end, "--epochs needs a value")

@@ -26,11 +26,12 @@ local function usage(script, defaults)
   return table.concat(lines, "\n")
 end
 
---- parse_args(arg, defaults) -> options: a copy of defaults with the command line applied
+--- parse_args(arg, defaults) -> options, given: a copy of defaults with the command line
+-- applied, and the set of names the command line gave (given.epochs is true after --epochs 3)
 function M.parse_args(argv, defaults)
   if type(argv) ~= "table" then error("train.parse_args: argument 1 must be the arg table, got " .. type(argv), 2) end
   if type(defaults) ~= "table" then error("train.parse_args: argument 2 must be a table of defaults, got " .. type(defaults), 2) end
-  local opts = {}
+  local opts, given = {}, {}
   for k, v in pairs(defaults) do
     if type(k) ~= "string" or not (type(v) == "number" or type(v) == "boolean" or type(v) == "string") then
       error("train.parse_args: defaults must map names to numbers, booleans or strings, got " .. tostring(k) .. " = " .. type(v), 2)
@@ -52,12 +53,12 @@ function M.parse_args(argv, defaults)
     local key = name:gsub("%-", "_")
     local negated = defaults[key] == nil and key:match("^no_(.+)$")
     if negated and type(defaults[negated]) == "boolean" and value == nil then
-      opts[negated] = false
+      opts[negated], given[negated] = false, true
     elseif defaults[key] == nil then
       fail(string.format("%s: unknown option --%s", script or "script", name))
     elseif type(defaults[key]) == "boolean" then
       if value ~= nil then fail(string.format("%s: --%s is a flag and takes no value", script or "script", name)) end
-      opts[key] = true
+      opts[key], given[key] = true, true
     else
       if value == nil then
         i = i + 1
@@ -73,11 +74,11 @@ function M.parse_args(argv, defaults)
         end
         value = n
       end
-      opts[key] = value
+      opts[key], given[key] = value, true
     end
     i = i + 1
   end
-  return opts
+  return opts, given
 end
 
 return M
