@@ -59,7 +59,7 @@ deps:
 
 # ---- the main job: train a seed model on Fashion-MNIST
 run: $(BIN)
-	./$(BIN) examples/mlp.lua
+	./$(BIN) examples/cnn.lua && ./$(BIN) runs ls
 
 # ---- tests: C unit tests, then Lua specs; the last line is "N passed, N failed"
 TEST_C   := $(wildcard tests/c/test_*.c)
