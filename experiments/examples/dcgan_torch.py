@@ -4,7 +4,7 @@ ConvTranspose2d(64,1,4,2,1) -> Tanh; D: Conv2d(1,64,4,2,1) -> LeakyReLU(0.2) ->
 Conv2d(64,128,4,2,1) -> BatchNorm -> LeakyReLU(0.2) -> Linear(128*7*7, 1)), trained by
 gan_torch.py's loop (same optimiser, batches and outputs; grids dcgan_torch_epoch_N.png).
 
-    /usr/bin/python3 experiments/examples/dcgan_torch.py [--epochs N] [--quick] [--out DIR]
+    /usr/bin/python3 experiments/examples/dcgan_torch.py [--epochs N] [--quick] [--out DIR] [--threads N]
 """
 from torch import nn
 

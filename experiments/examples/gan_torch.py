@@ -7,7 +7,7 @@ per epoch (gan_torch_epoch_N.png, written with zlib: no torchvision here), and a
 1000 samples as one 25x40 grid without padding (gan_torch_1000.png) for lunet's classifier
 to judge, as experiments/results/gan.md shows.
 
-    /usr/bin/python3 experiments/examples/gan_torch.py [--epochs N] [--quick] [--out DIR]
+    /usr/bin/python3 experiments/examples/gan_torch.py [--epochs N] [--quick] [--out DIR] [--threads N]
 
 The training loop (train) is shared with dcgan_torch.py.
 """
@@ -60,10 +60,11 @@ def train(name, models, default_epochs, quick_n):
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=".")
+    ap.add_argument("--threads", type=int, default=1)
     o = ap.parse_args()
     if o.epochs is None:
         o.epochs = 1 if o.quick else default_epochs
-    torch.set_num_threads(1)
+    torch.set_num_threads(o.threads)
     torch.manual_seed(1)
     x, _ = load("train", n=quick_n if o.quick else None)
     x = x * 2 - 1                                   # Tanh's range
@@ -74,7 +75,7 @@ def train(name, models, default_epochs, quick_n):
     ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
     fixed = torch.randn(64, NZ)
     gen = torch.Generator().manual_seed(1)
-    print(f"{name}_torch: {len(x)} training images, {o.epochs} epochs, batch {batch}, 1 thread", flush=True)
+    print(f"{name}_torch: {len(x)} training images, {o.epochs} epochs, batch {batch}, {o.threads} thread(s)", flush=True)
     for epoch in range(1, o.epochs + 1):
         t0 = time.perf_counter()
         sums, k = [0.0, 0.0, 0.0, 0.0], 0

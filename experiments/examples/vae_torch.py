@@ -3,7 +3,7 @@ convolutional), PyTorch's default init, Adam(lr=1e-3), batches of 128, the loss
 BCE-with-logits + KL summed per image and averaged over the batch, and the test
 negative ELBO (one z per image) in nats per image after every epoch.
 
-    /usr/bin/python3 experiments/examples/vae_torch.py [--conv] [--epochs N] [--quick]
+    /usr/bin/python3 experiments/examples/vae_torch.py [--conv] [--epochs N] [--quick] [--threads N]
 """
 import argparse
 import time
@@ -61,8 +61,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--latent", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1)
     o = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(o.threads)
     torch.manual_seed(1)
     train_x, _ = load("train", n=2000 if o.quick else 60000)   # the labels are not used
     test_x, _ = load("test", n=500 if o.quick else 10000)
