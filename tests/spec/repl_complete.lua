@@ -254,4 +254,20 @@ describe("complete.dir", function()
     T.eq(d[1], "abs", "the first entry of the array")
     T.eq(tostring(complete.dir({})), "(nothing)", "an empty list")
   end)
+
+  it("resolves a name path the way Tab looks members up, for ?name", function()
+    local Net = lunet.nn.Module:extend("ResolveNet")
+    function Net:init() self.fc1 = lunet.nn.Linear(2, 3) end
+    local model = Net()
+    local env = {lunet = lunet, x = lunet.ones(2), model = model}
+    T.eq(complete.resolve("lunet.nn.Linear", env), lunet.nn.Linear, "a table path")
+    T.eq(complete.resolve("x:matmul", env), lunet.Tensor.matmul, "a tensor method")
+    T.truthy(rawequal(complete.resolve("model.fc1.weight", env), model.fc1.weight), "a module's child's parameter")
+    T.eq(complete.resolve("model:parameters", env), lunet.nn.Module.parameters, "a module method")
+    T.eq(complete.resolve("lunet.nope", env), nil, "unknown")
+    local calls = 0
+    local trap = setmetatable({}, {__index = function() calls = calls + 1 end})
+    T.eq(complete.resolve("trap.zeros", {trap = trap}), nil, "behind an __index function")
+    T.eq(calls, 0, "__index calls")
+  end)
 end)

@@ -134,6 +134,18 @@ local function names_of(x, prefix, opts)
   return out
 end
 
+-- the value at a path of names from x, each looked up as lookup does; nil
+-- when a step is not a name or cannot be known without calling code
+local function walk(x, names)
+  for _, name in ipairs(names) do
+    if not is_identifier(name) then return nil end
+    local known
+    x, known = lookup(x, name)
+    if not known then return nil end
+  end
+  return x
+end
+
 local function truncate(list, n)
   for i = #list, n + 1, -1 do list[i] = nil end
   return list
@@ -216,16 +228,23 @@ local function candidates(word, env, line, start)
     table.sort(out)
     return truncate(out, MAX_CANDIDATES)
   end
-  local v = env
-  for name in (base .. "."):gmatch("(.-)%.") do
-    if not is_identifier(name) then return {} end
-    local known
-    v, known = lookup(v, name)
-    if not known then return {} end
-  end
+  local names = {}
+  for name in (base .. "."):gmatch("(.-)%.") do names[#names + 1] = name end
+  local v = walk(env, names)
+  if v == nil then return {} end
   local out = truncate(names_of(v, partial, {functions = sep == ":", identifiers = true}), MAX_CANDIDATES)
   for i, name in ipairs(out) do out[i] = base .. sep .. name end
   return out
+end
+
+--- resolve("a.b:c", env) -> the value that path of names reaches in env, found
+-- the way Tab finds members (no __index function is ever called), or nil
+function M.resolve(path, env)
+  if type(path) ~= "string" then return nil end
+  local names = {}
+  for name in (path:gsub(":", ".") .. "."):gmatch("(.-)%.") do names[#names + 1] = name end
+  local ok, v = pcall(walk, env, names)
+  if ok then return v end
 end
 
 --- candidates(word, env, line, start) -> sorted full replacements of word, the

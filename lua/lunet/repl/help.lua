@@ -7,6 +7,7 @@
 -- place for them and renders it for the terminal; help() and help_for_text() are
 -- what the REPL calls.
 local help_index = require "lunet.repl.help_index"
+local complete = require "lunet.repl.complete"
 
 local M = {}
 
@@ -280,12 +281,8 @@ local function describe(x)
   local what = "a " .. (cls and kind .. " (" .. cls .. ")" or kind)
   if is_module_instance(x) then what = "an instance of " .. cls .. ", an nn.Module class; see help(nn.Module)" end
   local out = {"No documentation for this value: " .. what .. "."}
-  local ok, names = pcall(function() return require("lunet.repl.complete").dir(x) end)
-  if ok and type(names) == "table" and #names > 0 then
-    local shown = {}
-    for i, n in ipairs(names) do shown[i] = tostring(n) end
-    out[#out + 1] = "It offers: " .. table.concat(shown, " ")
-  end
+  local names = complete.members(x)
+  if #names > 0 then out[#out + 1] = "It offers: " .. table.concat(names, " ") end
   return table.concat(out, "\n")
 end
 
@@ -305,39 +302,13 @@ function M.help(...)
   end
 end
 
--- the value at a name path (a.b.c, a.b:c) in env, by plain table lookups only:
--- no code runs and no __index function is called
-local function resolve(text, env)
-  local first, rest = text:match("^([%a_][%w_]*)(.*)$")
-  if not first then return nil end
-  local v = rawget(env, first)
-  for sep, part in rest:gmatch("([.:])([%a_][%w_]*)") do
-    local got
-    if type(v) == "table" then got = rawget(v, part) end
-    local mt = getmetatable(v)
-    local depth = 0
-    while got == nil and type(mt) == "table" and type(rawget(mt, "__index")) == "table" and depth < 8 do
-      got = rawget(rawget(mt, "__index"), part)
-      mt = getmetatable(rawget(mt, "__index"))
-      depth = depth + 1
-    end
-    if got == nil and sep == ":" then
-      local lunet = rawget(env, "lunet") or require "lunet"
-      if lunet.is_tensor(v) then got = rawget(lunet.Tensor, part) end
-    end
-    if got == nil then return nil end
-    v = got
-  end
-  return v
-end
-
 --- help_for_text(text, env): `?text` at the prompt
 function M.help_for_text(text, env)
   text = text:match("^%s*(.-)%s*$")
   if text == "" then return M.help() end
   local is_path = text:match("^[%a_][%w_]*[%w_.:]*$") and not text:find("[.:][.:]") and not text:find("[.:]$")
   if is_path then
-    local v = resolve(text, env or _G)
+    local v = complete.resolve(text, env or _G)
     if v ~= nil then
       if type(v) == "string" or type(v) == "number" or type(v) == "boolean" then
         local doc, source = M.lookup(text)
