@@ -114,7 +114,12 @@ static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
   lua_setglobal(L, "arg");
 }
 
-/* *errmsg: a copy of the error message (with traceback) for the run history */
+/* report, keeping the first error message (with traceback) in *errmsg for the run history */
+static int report_keeping(lua_State *L, int status, char **errmsg) {
+  if (status != LUA_OK && lua_isstring(L, -1) && !*errmsg) *errmsg = strdup(lua_tostring(L, -1));
+  return report(L, status);
+}
+
 static int run_script(lua_State *L, const char *path, char **argv, int argc, int script, char **errmsg) {
   const char *fname = strcmp(path, "-") == 0 ? NULL : path;
   int status = luaL_loadfile(L, fname);
@@ -123,8 +128,7 @@ static int run_script(lua_State *L, const char *path, char **argv, int argc, int
     for (int i = script + 1; i < argc; i++, n++) lua_pushstring(L, argv[i]);
     status = docall(L, n, 0);
   }
-  if (status != LUA_OK && lua_isstring(L, -1) && !*errmsg) *errmsg = strdup(lua_tostring(L, -1));
-  return report(L, status);
+  return report_keeping(L, status, errmsg);
 }
 
 /* ---- the run history: lunet.runs records the script -------------------------- */
@@ -231,8 +235,7 @@ static int runs_command(lua_State *L, char **argv, int argc, int first) {
 static int run_string(lua_State *L, const char *code, char **errmsg) {
   int status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
   if (status == LUA_OK) status = docall(L, 0, 0);
-  if (status != LUA_OK && lua_isstring(L, -1) && !*errmsg) *errmsg = strdup(lua_tostring(L, -1));
-  return report(L, status);
+  return report_keeping(L, status, errmsg);
 }
 
 /* the REPL (lua/lunet/repl): its own Ctrl-C handling runs each line; between
