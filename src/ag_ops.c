@@ -67,15 +67,19 @@ fail:
   return -1;
 }
 
-lt_tensor *ag_binary(lt_binop op, lt_tensor *a, lt_tensor *b) {
-  lt_tensor *out = lt_binary(op, a, b);
-  lt_tensor *in[2] = {a, b};
-  lt_node *node = record(&out, "BinaryBackward", bw_binary, 2, in);
-  if (!node) return out;
+/* the node of a binary op, named before recording so detect_anomaly can name it */
+static const char *binary_node_name(lt_binop op, const char *other) {
   static const char *names[] = {"AddBackward", "SubBackward", "MulBackward", "DivBackward",
                                 "PowBackward", "RemainderBackward", "FloorDivideBackward",
                                 "MaximumBackward", "MinimumBackward", "Atan2Backward"};
-  node->name = op < (int)(sizeof names / sizeof names[0]) ? names[op] : "BinaryBackward";
+  return op < (int)(sizeof names / sizeof names[0]) ? names[op] : other;
+}
+
+lt_tensor *ag_binary(lt_binop op, lt_tensor *a, lt_tensor *b) {
+  lt_tensor *out = lt_binary(op, a, b);
+  lt_tensor *in[2] = {a, b};
+  lt_node *node = record(&out, binary_node_name(op, "BinaryBackward"), bw_binary, 2, in);
+  if (!node) return out;
   node->i[1] = op;
   /* add and sub need no values (so later in-place writes to a or b are fine) */
   if (op != LT_ADD && op != LT_SUB && op != LT_FLOORDIV && (lt_save(node, a) < 0 || lt_save(node, b) < 0))
@@ -129,12 +133,8 @@ fail:
 
 lt_tensor *ag_binary_scalar(lt_binop op, lt_tensor *a, double s, int scalar_is_int, int scalar_first) {
   lt_tensor *out = lt_binary_scalar(op, a, s, scalar_is_int, scalar_first);
-  lt_node *node = record(&out, "ScalarBackward", bw_scalar, 1, &a);
+  lt_node *node = record(&out, binary_node_name(op, "ScalarBackward"), bw_scalar, 1, &a);
   if (!node) return out;
-  static const char *names[] = {"AddBackward", "SubBackward", "MulBackward", "DivBackward",
-                                "PowBackward", "RemainderBackward", "FloorDivideBackward",
-                                "MaximumBackward", "MinimumBackward", "Atan2Backward"};
-  node->name = op < (int)(sizeof names / sizeof names[0]) ? names[op] : "ScalarBackward";
   node->i[0] = scalar_first;
   node->i[1] = op;
   node->f[0] = s;

@@ -1,13 +1,142 @@
 /* autograd.c -- tensor records, graph recording and the backward engine */
 #include "autograd.h"
+#include "iter.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int grad_enabled = 1;
+static int anomaly_enabled = 0;
+static int backward_depth = 0; /* > 0 while the engine runs backward functions */
 
 int lt_grad_enabled(void) { return grad_enabled; }
 void lt_set_grad_enabled(int on) { grad_enabled = on != 0; }
+int lt_anomaly_enabled(void) { return anomaly_enabled; }
+void lt_set_anomaly_enabled(int on) { anomaly_enabled = on != 0; }
+
+/* ---- non-finite values ----------------------------------------------------------
+   The common case (all finite) is one pass testing the exponent bits, a loop
+   the compiler vectorises; the kinds are only told apart when something is found. */
+#define F32_EXP 0x7f800000u
+#define F64_EXP 0x7ff0000000000000ull
+
+static void count_nonfinite_f32(int64_t n, char **p, const int64_t *s, void *ctx) {
+  const uint32_t *x = (const uint32_t *)p[0];
+  int64_t bad = 0;
+  if (s[0] == 1) {
+#pragma omp simd reduction(+ : bad)
+    for (int64_t k = 0; k < n; k++) bad += (x[k] & F32_EXP) == F32_EXP;
+  } else {
+    for (int64_t k = 0; k < n; k++) bad += (x[k * s[0]] & F32_EXP) == F32_EXP;
+  }
+  if (bad) __atomic_fetch_add((int64_t *)ctx, bad, __ATOMIC_RELAXED);
+}
+
+static void count_nonfinite_f64(int64_t n, char **p, const int64_t *s, void *ctx) {
+  const uint64_t *x = (const uint64_t *)p[0];
+  int64_t bad = 0;
+  if (s[0] == 1) {
+#pragma omp simd reduction(+ : bad)
+    for (int64_t k = 0; k < n; k++) bad += (x[k] & F64_EXP) == F64_EXP;
+  } else {
+    for (int64_t k = 0; k < n; k++) bad += (x[k * s[0]] & F64_EXP) == F64_EXP;
+  }
+  if (bad) __atomic_fetch_add((int64_t *)ctx, bad, __ATOMIC_RELAXED);
+}
+
+static void add_kind(lt_nonfinite *c, double v) {
+  if (v != v) __atomic_fetch_add(&c->nan, 1, __ATOMIC_RELAXED);
+  else if (v > 0) __atomic_fetch_add(&c->posinf, 1, __ATOMIC_RELAXED);
+  else __atomic_fetch_add(&c->neginf, 1, __ATOMIC_RELAXED);
+}
+
+static void classify_f32(int64_t n, char **p, const int64_t *s, void *ctx) {
+  const float *x = (const float *)p[0];
+  for (int64_t k = 0; k < n; k++)
+    if (!isfinite(x[k * s[0]])) add_kind(ctx, x[k * s[0]]);
+}
+
+static void classify_f64(int64_t n, char **p, const int64_t *s, void *ctx) {
+  const double *x = (const double *)p[0];
+  for (int64_t k = 0; k < n; k++)
+    if (!isfinite(x[k * s[0]])) add_kind(ctx, x[k * s[0]]);
+}
+
+int64_t lt_count_nonfinite(lt_tensor *t, lt_nonfinite *kinds) {
+  if (kinds) memset(kinds, 0, sizeof *kinds);
+  if (!lt_is_float(t->dtype)) return 0;
+  lt_iter it;
+  if (lt_iter_tensors(&it, 1, &t, t->ndim, t->shape) < 0) return 0;
+  int f32 = t->dtype == LT_FLOAT32;
+  int64_t bad = 0;
+  lt_iter_run(&it, f32 ? count_nonfinite_f32 : count_nonfinite_f64, &bad);
+  if (bad && kinds) lt_iter_run(&it, f32 ? classify_f32 : classify_f64, kinds);
+  return bad;
+}
+
+/* "nan and -inf values (3 of 6 elements)" */
+static const char *describe_nonfinite(const lt_tensor *t, const lt_nonfinite *c, char *buf, size_t len) {
+  const char *kind[3] = {"nan", "inf", "-inf"};
+  int64_t count[3] = {c->nan, c->posinf, c->neginf};
+  char kinds[32] = "";
+  for (int k = 0; k < 3; k++) {
+    if (!count[k]) continue;
+    if (*kinds) strcat(kinds, " and ");
+    strcat(kinds, kind[k]);
+  }
+  int64_t numel = lt_numel(t);
+  snprintf(buf, len, "%s values (%lld of %lld element%s)", kinds, (long long)(c->nan + c->posinf + c->neginf),
+           (long long)numel, numel == 1 ? "" : "s");
+  return buf;
+}
+
+/* "Log" from "LogBackward": the forward op a node records */
+static const char *op_name(const char *node_name, char *buf, size_t len) {
+  size_t n = strlen(node_name), suffix = strlen("Backward");
+  if (n > suffix && strcmp(node_name + n - suffix, "Backward") == 0) n -= suffix;
+  snprintf(buf, len, "%.*s", (int)n, node_name);
+  return buf;
+}
+
+/* Forward: blame the op that made a nan from nan-free inputs, or an infinity
+   from finite inputs. An input already holding nan was not made by a checked
+   op: that is reported too, as the place the nan entered. Infinities that an
+   input already had may spread (a -inf attention mask added to scores), and
+   masked_fill writes the value it was given, so those pass. */
+static int check_forward(lt_tensor *out, const char *name, int n, lt_tensor *const *inputs) {
+  lt_nonfinite o, in;
+  char op[64], what[96];
+  if (!lt_count_nonfinite(out, &o)) return 0;
+  op_name(name, op, sizeof op);
+  int input_inf = 0;
+  for (int k = 0; k < n; k++) {
+    if (!inputs[k] || !lt_count_nonfinite(inputs[k], &in)) continue;
+    if (o.nan && in.nan)
+      return lt_seterr("anomaly detected in forward: input %d of %s holds %s that no checked op produced "
+                       "(data, a leaf tensor, an in-place op, or a result from before detect_anomaly was on)",
+                       k + 1, op, describe_nonfinite(inputs[k], &in, what, sizeof what));
+    input_inf = 1;
+  }
+  if (o.nan)
+    return lt_seterr("anomaly detected in forward: %s produced %s from inputs without nan", op,
+                     describe_nonfinite(out, &o, what, sizeof what));
+  if (input_inf || strcmp(name, "MaskedFillBackward") == 0) return 0;
+  return lt_seterr("anomaly detected in forward: %s produced %s from finite inputs", op,
+                   describe_nonfinite(out, &o, what, sizeof what));
+}
+
+/* Backward: a gradient a node returned holds nan or an infinity. */
+static int check_backward(lt_node *n, lt_tensor **gin) {
+  char what[96];
+  for (int k = 0; k < n->ninputs; k++) {
+    lt_nonfinite c;
+    if (!gin[k] || !n->needs[k] || !lt_count_nonfinite(gin[k], &c)) continue;
+    return lt_seterr("anomaly detected in backward: %s returned %s in its gradient for input %d", n->name,
+                     describe_nonfinite(gin[k], &c, what, sizeof what), k + 1);
+  }
+  return 0;
+}
 
 /* ---- nodes ----------------------------------------------------------------- */
 static void node_release(lt_node *n);
@@ -96,6 +225,11 @@ lt_tensor *lt_detach(lt_tensor *t) {
 lt_node *lt_record(lt_tensor *out, const char *name, lt_backward_fn fn, int n,
                    lt_tensor *const *inputs, int *err) {
   *err = 0;
+  /* backward functions are checked on what they return, not op by op */
+  if (anomaly_enabled && out && backward_depth == 0 && check_forward(out, name, n, inputs) < 0) {
+    *err = -1;
+    return NULL;
+  }
   if (!grad_enabled || !out || !lt_is_float(out->dtype)) return NULL;
   int any = 0;
   for (int k = 0; k < n; k++) any |= inputs[k] && lt_requires_grad(inputs[k]);
@@ -315,15 +449,26 @@ int lt_backward(lt_tensor *root, lt_tensor *grad, int retain_graph) {
   int count, rc = 0;
   lt_node **order = topo_order(top, &count);
   if (!order) { lt_release(seed); return -1; }
+  lt_nonfinite c;
+  if (anomaly_enabled && lt_count_nonfinite(seed, &c)) {
+    char what[96];
+    lt_seterr("anomaly detected in backward: the gradient given to backward holds %s",
+              describe_nonfinite(seed, &c, what, sizeof what));
+    free(order);
+    lt_release(seed);
+    return -1;
+  }
   top->gacc = seed;
   int grad_was = grad_enabled;
   grad_enabled = 0; /* the backward pass itself is not recorded */
+  backward_depth++;
   for (int i = 0; i < count && rc == 0; i++) {
     lt_node *n = order[i];
     if (!n->gacc) continue; /* nothing reached it (all paths had no gradient) */
     lt_tensor *gin[n->ninputs ? n->ninputs : 1];
     memset(gin, 0, sizeof gin);
     rc = run_node(n, gin);
+    if (rc == 0 && anomaly_enabled) rc = check_backward(n, gin);
     for (int k = 0; k < n->ninputs && rc == 0; k++) {
       if (!gin[k] || !n->needs[k]) continue;
       lt_tensor *g = conform(n, k, gin[k]);
@@ -338,6 +483,7 @@ int lt_backward(lt_tensor *root, lt_tensor *grad, int retain_graph) {
   }
   for (int i = 0; i < count; i++) { lt_release(order[i]->gacc); order[i]->gacc = NULL; }
   grad_enabled = grad_was;
+  backward_depth--;
   free(order);
   return rc;
 }

@@ -60,6 +60,15 @@ struct lt_node {
 void lt_autograd_init(void);
 int lt_grad_enabled(void);
 void lt_set_grad_enabled(int on);
+/* detect_anomaly: while on, an op whose forward output, or a backward function
+   whose gradient, holds nan or an infinity makes the op fail with a message
+   naming it (autograd.c says which values count). Off by default. */
+int lt_anomaly_enabled(void);
+void lt_set_anomaly_enabled(int on);
+typedef struct { int64_t nan, posinf, neginf; } lt_nonfinite;
+/* how many elements of t are nan or infinite (0 for int64); kinds, if given,
+   receives the count of each kind */
+int64_t lt_count_nonfinite(lt_tensor *t, lt_nonfinite *kinds);
 int lt_requires_grad(const lt_tensor *t);
 int lt_set_requires_grad(lt_tensor *t, int on); /* leaves only; float dtypes only */
 lt_tensor *lt_grad(const lt_tensor *t);         /* borrowed; NULL if none */

@@ -1,8 +1,9 @@
 /* l_autograd.c -- autograd from Lua: requires_grad, .grad, backward, detach,
- * no_grad / enable_grad, and the guard against in-place writes into tensors
+ * no_grad / enable_grad, detect_anomaly, and the guard against in-place writes into tensors
  * that take part in a graph. */
 #include "autograd.h"
 #include "l_tensor.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +103,24 @@ static int l_set_grad_enabled(lua_State *L) {
 
 static int l_is_grad_enabled(lua_State *L) { lua_pushboolean(L, lt_grad_enabled()); return 1; }
 
+/* detect_anomaly(on): set the mode; detect_anomaly(f, ...): run f(...) with it
+   on, restoring the previous mode however f ends (as no_grad) */
+static int l_detect_anomaly(lua_State *L) {
+  if (lua_type(L, 1) == LUA_TBOOLEAN) {
+    lt_set_anomaly_enabled(lua_toboolean(L, 1));
+    return 0;
+  }
+  luaL_argexpected(L, lua_type(L, 1) == LUA_TFUNCTION, 1, "boolean or function");
+  int was = lt_anomaly_enabled();
+  lt_set_anomaly_enabled(1);
+  int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  lt_set_anomaly_enabled(was);
+  if (status != LUA_OK) return lua_error(L);
+  return lua_gettop(L);
+}
+
+static int l_is_anomaly_enabled(lua_State *L) { lua_pushboolean(L, lt_anomaly_enabled()); return 1; }
+
 /* ---- functions defined in Lua ------------------------------------------------
    The node keeps a registry reference to a Lua function g -> gradients and the
    state to call it in; the reference goes when the node does. */
@@ -156,20 +175,20 @@ static int l_record_function(lua_State *L) {
     ins[k] = lb_test(L, -1); /* non-tensor arguments get no gradient */
     lua_pop(L, 1);
   }
-  lua_backward *lb = malloc(sizeof *lb);
-  if (!lb) return luaL_error(L, "record_function: out of memory");
-  int err;
-  lt_node *node = lt_record(out, "FunctionBackward", bw_lua, n, ins, &err);
-  if (err) { free(lb); return lb_error(L, "record_function"); }
-  if (!node) { free(lb); lua_settop(L, 1); return 1; } /* nothing requires grad */
   /* the name lives in a registry table of names, so the node's pointer stays valid */
   luaL_getsubtable(L, LUA_REGISTRYINDEX, "lunet.function_names");
   lua_pushstring(L, name);
   lua_pushvalue(L, -1);
   lua_rawset(L, -3);
   lua_getfield(L, -1, name);
-  node->name = lua_tostring(L, -1);
+  name = lua_tostring(L, -1);
   lua_pop(L, 2);
+  lua_backward *lb = malloc(sizeof *lb);
+  if (!lb) return luaL_error(L, "record_function: out of memory");
+  int err;
+  lt_node *node = lt_record(out, name, bw_lua, n, ins, &err);
+  if (err) { free(lb); return lb_error(L, name); }
+  if (!node) { free(lb); lua_settop(L, 1); return 1; } /* nothing requires grad */
   lb->L = L;
   lua_pushvalue(L, 3);
   lb->ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -179,12 +198,42 @@ static int l_record_function(lua_State *L) {
   return 1;
 }
 
+/* ---- the memory limit -------------------------------------------------------
+   (lunet.memory and empty_cache live in l_tensor.c; these belong beside them) */
+
+/* set_memory_limit(bytes | "2G" | nil): nil, false or 0 remove the limit */
+static int l_set_memory_limit(lua_State *L) {
+  size_t limit = 0;
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    if (lt_parse_bytes(lua_tostring(L, 1), &limit) < 0) return luaL_argerror(L, 1, lt_errmsg());
+  } else if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_Number v = lua_tonumber(L, 1);
+    if (!(v >= 0 && v < 0x1p63) || v != floor(v))
+      return luaL_argerror(L, 1, lua_pushfstring(L, "a whole number of bytes >= 0 expected, got %s", luaL_tolstring(L, 1, NULL)));
+    limit = (size_t)v;
+  } else if (lua_toboolean(L, 1)) {
+    return luaL_typeerror(L, 1, "number of bytes, size string (\"512M\") or nil");
+  }
+  lt_set_mem_limit(limit);
+  return 0;
+}
+
+/* memory_limit() -> bytes, or nil when there is none */
+static int l_memory_limit(lua_State *L) {
+  size_t limit = lt_mem_limit();
+  if (limit) lua_pushinteger(L, (lua_Integer)limit);
+  else lua_pushnil(L);
+  return 1;
+}
+
 static const luaL_Reg methods[] = {
     {"requires_grad_", m_requires_grad_}, {"detach", m_detach}, {"backward", m_backward}, {NULL, NULL}};
 
 static const luaL_Reg module_fns[] = {
     {"no_grad", l_no_grad}, {"enable_grad", l_enable_grad},
     {"set_grad_enabled", l_set_grad_enabled}, {"is_grad_enabled", l_is_grad_enabled},
+    {"detect_anomaly", l_detect_anomaly}, {"is_anomaly_enabled", l_is_anomaly_enabled},
+    {"set_memory_limit", l_set_memory_limit}, {"memory_limit", l_memory_limit},
     {"_record_function", l_record_function}, {NULL, NULL}};
 
 void lb_open_autograd(lua_State *L, int mt_methods, int module) {

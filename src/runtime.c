@@ -48,8 +48,22 @@ void lt_set_num_threads(int n) {
   flush_denormals();
 }
 
+/* LUNET_MAX_MEMORY: a value that does not parse warns and sets no limit
+   rather than stopping the program (the C core never exits on user input) */
+static void read_memory_limit(void) {
+  const char *env = getenv("LUNET_MAX_MEMORY");
+  size_t limit;
+  if (!env || !*env) return;
+  if (lt_parse_bytes(env, &limit) < 0) {
+    fprintf(stderr, "lunet: warning: LUNET_MAX_MEMORY: %s; no memory limit is set\n", lt_errmsg());
+    return;
+  }
+  lt_set_mem_limit(limit);
+}
+
 void lt_runtime_init(void) {
   flush_denormals();
+  read_memory_limit();
   if (openblas_get_parallel() == 1)
     fprintf(stderr, "lunet: warning: linked with the pthreads build of OpenBLAS; its thread pool "
                     "competes with lunet's OpenMP loops (install libopenblas0-openmp)\n");

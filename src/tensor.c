@@ -128,9 +128,10 @@ lt_tensor *lt_empty(lt_dtype dt, int ndim, const int64_t *shape) {
   }
   lt_storage *s = storage_new(n * lt_dtype_size(dt));
   if (!s) {
-    lt_seterr("out of memory allocating %llu bytes for a %s tensor of shape %s",
-              (unsigned long long)(n * lt_dtype_size(dt)), lt_dtype_name(dt),
-              lt_shape_str(ndim, shape, buf, sizeof buf));
+    char size[32];
+    lt_seterr("cannot allocate %s (%llu bytes) for a %s tensor of shape %s: %s",
+              lt_format_bytes(n * lt_dtype_size(dt), size, sizeof size), (unsigned long long)(n * lt_dtype_size(dt)),
+              lt_dtype_name(dt), lt_shape_str(ndim, shape, buf, sizeof buf), lt_mem_failure());
     return NULL;
   }
   int64_t stride[LT_MAX_DIM];

@@ -62,6 +62,15 @@ size_t lt_mem_in_use(void);      /* bytes held by live storages */
 size_t lt_mem_cached(void);      /* bytes kept for reuse */
 size_t lt_mem_headers(void);     /* bytes of live tensor and storage headers (tensor.c) */
 void lt_mem_empty_cache(void);
+/* cap on the bytes the allocator holds (live + cached); 0 removes it. An
+   allocation past it empties the cache, then fails with a message. */
+void lt_set_mem_limit(size_t nbytes);
+size_t lt_mem_limit(void);       /* 0: no limit */
+/* why the last lt_alloc failed: "out of memory" or "the memory limit is ..." */
+const char *lt_mem_failure(void);
+char *lt_format_bytes(size_t n, char *buf, size_t len); /* "1.9 GiB" */
+/* "512M", "2G", "1.5GiB", "1048576" (units are powers of 1024); -1 + message if not a size */
+int lt_parse_bytes(const char *s, size_t *out);
 
 /* ---- lifecycle and geometry (tensor.c) ------------------------------------- */
 lt_tensor *lt_empty(lt_dtype dt, int ndim, const int64_t *shape);
@@ -176,7 +185,9 @@ int lt_scatter_add_(lt_tensor *dst, int dim, lt_tensor *index, lt_tensor *src);
 lt_tensor *lt_stack(lt_tensor **ts, int n, int dim);
 
 /* ---- threads and floating point (runtime.c) -------------------------------- */
-void lt_runtime_init(void);      /* flush denormals, default thread count */
+/* flush denormals, default thread count, LUNET_MAX_MEMORY (a bad value: a
+   warning on stderr and no limit) */
+void lt_runtime_init(void);
 int lt_get_num_threads(void);
 void lt_set_num_threads(int n);
 /* flush denormals to zero (on by default) in every thread, Lua's included */

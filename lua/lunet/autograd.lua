@@ -3,6 +3,10 @@ local lunet_core = require "lunet.core"
 
 local autograd = {}
 
+-- also lunet.detect_anomaly / lunet.is_anomaly_enabled (see docs/autograd.md)
+autograd.detect_anomaly = lunet_core.detect_anomaly
+autograd.is_anomaly_enabled = lunet_core.is_anomaly_enabled
+
 -- the 1-based multi-index of flat position j in a tensor of this shape
 local function unflatten(j, shape)
   local idx = {}

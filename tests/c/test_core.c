@@ -1,7 +1,10 @@
-/* test_core.c -- the C tensor core without Lua: views, copies, the allocator,
- * the strided iterator, the generator and error reporting. */
+/* test_core.c -- the C tensor core without Lua: views, copies, the allocator
+ * and its memory limit, the strided iterator, the generator, error reporting,
+ * denormals and the non-finite scan of detect_anomaly. */
+#include "autograd.h"
 #include "check.h"
 #include "tensor.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,6 +153,109 @@ static void test_denormals_flushed(void) {
   volatile float tiny = 1e-38f;
   volatile float r = tiny / 1e6f; /* would be a denormal */
   CHECK(r == 0.0f);
+  lt_set_flush_denormal(0);
+  r = tiny / 1e6f;
+  CHECK(r > 0.0f && r < 1.2e-38f); /* the switch really turns flushing off */
+  lt_set_flush_denormal(1);
+  r = tiny / 1e6f;
+  CHECK(r == 0.0f);
+  /* in the kernels' pool threads too: a product split over two threads */
+  lt_set_num_threads(2);
+  int64_t n = 200000;
+  lt_tensor *x = lt_empty(LT_FLOAT32, 1, &n);
+  lt_fill_(x, 1e-30);
+  lt_tensor *y = lt_binary_scalar(LT_MUL, x, 1e-10, 0, 0); /* 1e-40 is below the normal floats */
+  CHECK(lt_get(y, (int64_t[]){0}) == 0 && lt_get(y, (int64_t[]){n - 1}) == 0);
+  lt_release(y);
+  lt_set_flush_denormal(0);
+  y = lt_binary_scalar(LT_MUL, x, 1e-10, 0, 0);
+  CHECK(lt_get(y, (int64_t[]){0}) > 0 && lt_get(y, (int64_t[]){n - 1}) > 0); /* read before DAZ is back */
+  lt_release(y);
+  lt_set_flush_denormal(1);
+  lt_release(x);
+}
+
+static void test_parse_and_format_bytes(void) {
+  static const struct { const char *text; size_t bytes; } good[] = {
+      {"1048576", 1048576}, {"512M", (size_t)512 << 20}, {"2G", (size_t)2 << 30}, {"1.5GiB", (size_t)3 << 29},
+      {" 64 kb ", 65536}, {"3t", (size_t)3 << 40}, {"100B", 100}, {"0", 0}, {".5K", 512}, {"7MiB", (size_t)7 << 20}};
+  for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+    size_t v = 1;
+    CHECK(lt_parse_bytes(good[k].text, &v) == 0 && v == good[k].bytes);
+  }
+  static const char *bad[] = {"", "abc", "-5", "1e9", "0x10", "12X", "1.5.5G", "5 G B B", "inf", "nan", "99999999T"};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    size_t v = 7;
+    CHECK(lt_parse_bytes(bad[k], &v) < 0 && v == 7 && strstr(lt_errmsg(), "size") != NULL);
+  }
+  char buf[32];
+  CHECK(strcmp(lt_format_bytes(1, buf, sizeof buf), "1 byte") == 0);
+  CHECK(strcmp(lt_format_bytes(1000, buf, sizeof buf), "1000 bytes") == 0);
+  CHECK(strcmp(lt_format_bytes((size_t)12 << 20, buf, sizeof buf), "12 MiB") == 0);
+  CHECK(strcmp(lt_format_bytes(2048000000, buf, sizeof buf), "1.9 GiB") == 0);
+  CHECK(strcmp(lt_format_bytes((size_t)4 << 40, buf, sizeof buf), "4 TiB") == 0);
+  CHECK(strcmp(lt_format_bytes((size_t)100 << 20 | 1, buf, sizeof buf), "100 MiB") == 0);
+}
+
+static void test_memory_limit(void) {
+  size_t mib = (size_t)1 << 20;
+  lt_mem_empty_cache();
+  size_t base = lt_mem_in_use();
+  lt_set_mem_limit(base + 3 * mib);
+  CHECK(lt_mem_limit() == base + 3 * mib);
+  void *big = lt_alloc(4 * mib); /* would pass the limit */
+  CHECK(big == NULL && strstr(lt_errmsg(), "cannot allocate 4 MiB (4194304 bytes): the memory limit is") != NULL);
+  CHECK(strstr(lt_mem_failure(), "the memory limit is") == lt_mem_failure());
+  CHECK(lt_mem_in_use() == base); /* a refused request holds nothing */
+  void *a = lt_alloc(2 * mib);
+  CHECK(a != NULL);
+  lt_free(a, 2 * mib); /* cached, unless LUNET_CACHE_MB=0 */
+  /* live 0 + cached 2 MiB + 2.5 MiB passes 3 MiB: the cache goes first, then it fits */
+  void *b = lt_alloc(2 * mib + mib / 2);
+  CHECK(b != NULL && lt_mem_cached() == 0);
+  void *c = lt_alloc(mib); /* live 2.5 + 1 > 3: refused even with an empty cache */
+  CHECK(c == NULL && strstr(lt_errmsg(), "2.5 MiB are in use") != NULL);
+  lt_free(b, 2 * mib + mib / 2);
+  lt_set_mem_limit(0); /* no limit again */
+  c = lt_alloc(8 * mib);
+  CHECK(c != NULL);
+  lt_free(c, 8 * mib);
+  lt_mem_empty_cache();
+}
+
+/* a tensor of n floats, all 1 but for nan at 0, inf at 1 and -inf at 2 */
+static lt_tensor *with_nonfinite(lt_dtype dt, int64_t n) {
+  lt_tensor *t = lt_empty(dt, 1, &n);
+  lt_fill_(t, 1.0);
+  lt_set(t, (int64_t[]){0}, NAN);
+  lt_set(t, (int64_t[]){1}, INFINITY);
+  lt_set(t, (int64_t[]){n - 1}, -INFINITY);
+  return t;
+}
+
+static void test_count_nonfinite(void) {
+  lt_nonfinite c;
+  for (int dt = LT_FLOAT32; dt <= LT_FLOAT64; dt++) {
+    for (int64_t n = 3; n <= 300001; n += 150000) { /* small, then big enough for threads */
+      lt_set_num_threads(2);
+      lt_tensor *t = with_nonfinite((lt_dtype)dt, n);
+      CHECK(lt_count_nonfinite(t, &c) == 3 && c.nan == 1 && c.posinf == 1 && c.neginf == 1);
+      lt_fill_(t, 0.5);
+      CHECK(lt_count_nonfinite(t, &c) == 0 && c.nan == 0);
+      lt_release(t);
+    }
+  }
+  /* strided: a transposed view and an expanded one (its nan seen once per row) */
+  lt_tensor *m = lt_zeros(LT_FLOAT32, 2, (int64_t[]){3, 5});
+  lt_set(m, (int64_t[]){2, 4}, NAN);
+  lt_tensor *mt = lt_transpose(m, 0, 1);
+  CHECK(lt_count_nonfinite(mt, &c) == 1 && c.nan == 1);
+  lt_tensor *row = lt_select(m, 0, 2), *col = lt_unsqueeze(row, 0);
+  lt_tensor *e = lt_expand(col, 2, (int64_t[]){4, 5});
+  CHECK(lt_count_nonfinite(e, NULL) == 4);
+  lt_tensor *ints = lt_zeros(LT_INT64, 1, (int64_t[]){4});
+  CHECK(lt_count_nonfinite(ints, &c) == 0);
+  lt_release(ints); lt_release(e); lt_release(col); lt_release(row); lt_release(mt); lt_release(m);
 }
 
 int main(void) {
@@ -162,5 +268,8 @@ int main(void) {
   test_random_streams();
   test_threads_do_not_change_results();
   test_denormals_flushed();
+  test_parse_and_format_bytes();
+  test_memory_limit();
+  test_count_nonfinite();
   return CHECK_REPORT();
 }

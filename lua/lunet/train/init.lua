@@ -254,7 +254,9 @@ function train.fit(opts)
           saved and "the last good checkpoint is " .. saved or "no checkpoint was saved")
         if bar then bar:update(i, {loss = value}); bar:finish() end
         ctx.stop_training, ctx.error = true, msg
-        call("on_train_end", ctx)
+        call("on_train_end", ctx) -- (ModelCheckpoint records its file with the run here)
+        -- the run ends failed with what it logged so far; a run fit was not given is the script's to end
+        if run then run:finish("failed", 1, msg) end
         error(msg, 0)
       end
       opt:zero_grad()
