@@ -55,7 +55,8 @@ static int size_arg(lua_State *L, int arg, const char *fname, const char *what) 
   lua_Integer v = 0;
   if (!lua_isinteger(L, arg) || (v = lua_tointeger(L, arg)) < 1 || v > LT_IMAGE_MAX)
     luaL_error(L, "%s: argument %d (%s) must be an integer 1..%d, got %s", fname, arg, what, LT_IMAGE_MAX,
-               lua_isnoneornil(L, arg) ? "nil" : luaL_tolstring(L, arg, NULL));
+               /* not luaL_tolstring: a __tostring (a closed tensor's) may raise */
+               lua_type(L, arg) == LUA_TNUMBER ? lua_tostring(L, arg) : luaL_typename(L, arg));
   return (int)v;
 }
 

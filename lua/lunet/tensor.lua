@@ -84,7 +84,10 @@ local function collect(t, summarise)
 end
 
 local function format_tensor(t)
-  local shape, dtype = t:shape(), t:dtype()
+  -- a closed tensor still prints (print and error messages reach here)
+  local open, shape = pcall(t.shape, t)
+  if not open then return "[closed tensor]" end
+  local dtype = t:dtype()
   local footer = string.format("[%s tensor of shape %s]", dtype, shape_str(shape))
   if #shape == 0 then
     return formatter({t:item()}, dtype)(t:item()) .. "\n" .. footer

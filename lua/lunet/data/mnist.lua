@@ -22,6 +22,9 @@ end
 
 -- images N x 1 x 28 x 28 float32 in [0, 1], labels int64 1..10 (IDX stores 0..9)
 local function mnist_like(name, opts, default_root, classes, hint)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(string.format("%s: expected an options table such as {split = \"test\"}, got %s", name, type(opts)), 2)
+  end
   opts = opts or {}
   local split = opts.split or "train"
   if split ~= "train" and split ~= "test" then

@@ -5,9 +5,17 @@ local core = require "lunet.core"
 
 local args = {}
 
+-- a list's entries joined, each through tostring: a message about a malformed
+-- shape ({{1}, 2} or {1, nil, 3}) must not fail itself in table.concat
+local function join(list, sep)
+  local parts = {}
+  for i = 1, #list do parts[i] = tostring(list[i]) end
+  return table.concat(parts, sep)
+end
+
 function args.shape_str(t)
   local s = core.is_tensor(t) and t:shape() or t
-  return #s == 0 and "scalar" or table.concat(s, "x")
+  return #s == 0 and "scalar" or join(s, "x")
 end
 
 -- 1234567 -> "1,234,567" (parameter counts in summaries and the REPL)
@@ -177,7 +185,7 @@ end
 
 -- a layer option as its repr shows it: 3, {3, 3}, "same"
 function args.repr(v)
-  if type(v) == "table" then return "{" .. table.concat(v, ", ") .. "}" end
+  if type(v) == "table" then return "{" .. join(v, ", ") .. "}" end
   if type(v) == "string" then return '"' .. v .. '"' end
   return tostring(v)
 end
