@@ -8,6 +8,7 @@
  *   _runs.start(path, info) -> run            (the recorder: run:log{...} etc.)
  * Statements are prepared with parameters bound, never pasted into the SQL.
  */
+#include "l_interrupt.h"
 #include "l_tensor.h"
 #include "runs_db.h"
 #include "version.h"
@@ -355,7 +356,9 @@ static int l_log(lua_State *L) {
     lua_pop(L, 1);
   }
   lr_run_end_step(r, step);
-  lr_run_maybe_flush(r);
+  if (lr_run_maybe_flush(r) != 0) /* the points stay buffered: a later flush may still write them */
+    return luaL_error(L, "run:log: %s; %I points and changes are kept in memory for the next try", lr_run_error(r),
+                      (lua_Integer)lr_run_pending(r));
   return 0;
 }
 
@@ -423,9 +426,17 @@ static int l_set_goal(lua_State *L) {
   return 0;
 }
 
+/* true, or false and why: a write that failed is "reported", not raised */
+static int push_written(lua_State *L, lr_run *r, int ok) {
+  lua_pushboolean(L, ok);
+  if (ok) return 1;
+  lua_pushstring(L, lr_run_error(r));
+  return 2;
+}
+
 static int l_flush(lua_State *L) {
-  lua_pushboolean(L, lr_run_flush(check_run(L, "run:flush")) == 0);
-  return 1;
+  lr_run *r = check_run(L, "run:flush");
+  return push_written(L, r, lr_run_flush(r) == 0);
 }
 
 static const char *const STATUSES[] = {"finished", "failed", "killed", "crashed", NULL};
@@ -436,8 +447,7 @@ static int l_finish(lua_State *L) {
   const char *status = STATUSES[luaL_checkoption(L, 2, "finished", STATUSES)];
   int exit_status = (int)luaL_optinteger(L, 3, strcmp(status, "finished") == 0 ? 0 : 1);
   const char *error = luaL_optstring(L, 4, NULL), *traceback = luaL_optstring(L, 5, NULL);
-  lua_pushboolean(L, lr_run_finish(r, status, exit_status, error, traceback, (int64_t)lt_initial_seed()) == 0);
-  return 1;
+  return push_written(L, r, lr_run_finish(r, status, exit_status, error, traceback, (int64_t)lt_initial_seed()) == 0);
 }
 
 static int l_id(lua_State *L) {
@@ -493,6 +503,7 @@ static int l_sha256(lua_State *L) {
 }
 
 void lb_open_runs(lua_State *L, int module) {
+  lr_set_stop_check(lb_interrupt_signal); /* Ctrl-C cuts a long wait for a lock short */
   static const luaL_Reg db_methods[] = {{"query", l_query}, {"exec", l_exec}, {"close", db_gc},
                                         {"is_readonly", l_readonly}, {NULL, NULL}};
   static const luaL_Reg run_methods[] = {

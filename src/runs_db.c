@@ -125,6 +125,72 @@ const char *lr_hostname(void) {
   return host;
 }
 
+/* ---- waiting for a lock -------------------------------------------------
+ * Another process may hold the write lock for a while: a run flushing, `lunet
+ * runs rm` or `gc` (VACUUM), a sqlite3 shell inside a transaction. Every
+ * connection waits for it up to LUNET_DB_TIMEOUT seconds (default 60),
+ * polling with a backoff from 1 ms to 100 ms, and says so on stderr once a
+ * wait passes a second, so a training loop that stalls explains itself.
+ * Once the user asks to stop (Ctrl-C, SIGTERM), a wait lasts at most
+ * LOCK_WAIT_STOPPING seconds, so the script stops and the run is closed
+ * without a minute's delay. */
+#define LOCK_WARN_AFTER 1.0
+#define LOCK_WAIT_STOPPING 2.0
+
+/* one wait at a time per thread: SQLite calls the handler synchronously */
+static _Thread_local double lock_wait_start, lock_gave_up_after;
+static _Thread_local int lock_wait_warned;
+static int (*stop_requested)(void);
+
+void lr_set_stop_check(int (*stopping)(void)) { stop_requested = stopping; }
+
+double lr_lock_timeout(void) {
+  const char *env = getenv("LUNET_DB_TIMEOUT");
+  if (!env || !*env) return 60.0;
+  char *end;
+  double s = strtod(env, &end);
+  return *end == 0 && s >= 0 && s <= 1e6 ? s : 60.0; /* NaN fails s >= 0 */
+}
+
+static int wait_for_lock(void *db, int count) {
+  double now = mono(), timeout = lr_lock_timeout();
+  if (stop_requested && stop_requested() && timeout > LOCK_WAIT_STOPPING) timeout = LOCK_WAIT_STOPPING;
+  if (count == 0) { lock_wait_start = now; lock_wait_warned = 0; }
+  double waited = now - lock_wait_start;
+  if (waited >= timeout) { /* give up: the statement returns SQLITE_BUSY */
+    lock_gave_up_after = timeout;
+    return 0;
+  }
+  if (!lock_wait_warned && waited >= LOCK_WARN_AFTER) {
+    lock_wait_warned = 1;
+    const char *file = sqlite3_db_filename(db, "main");
+    fprintf(stderr, "lunet.runs: %s is locked by another process; waiting (up to %g s, LUNET_DB_TIMEOUT)\n",
+            file && *file ? file : "the runs database", timeout);
+    fflush(stderr);
+  }
+  double ms = count < 7 ? (double)(1 << count) : 100.0, left_ms = (timeout - waited) * 1000.0;
+  if (ms > left_ms) ms = left_ms < 1.0 ? 1.0 : left_ms;
+  struct timespec ts = {(time_t)(ms / 1000.0), (long)(fmod(ms, 1000.0) * 1e6)};
+  nanosleep(&ts, NULL);
+  return 1;
+}
+
+/* why the last statement on db failed, for a message: a lock held too long,
+   or SQLite's words with the OS's reason for an I/O error ("File too large").
+   SQLite often leaves sqlite3_system_errno at 0 after a failed write, so the
+   errno of that write, still current when this is called, stands in. */
+static void describe_failure(sqlite3 *db, char *out, size_t n) {
+  int sys = errno, code = sqlite3_errcode(db) & 0xff;
+  if (sqlite3_system_errno(db) != 0) sys = sqlite3_system_errno(db);
+  if (code == SQLITE_BUSY)
+    snprintf(out, n, "the database is locked by another process (waited %g s; LUNET_DB_TIMEOUT sets the wait)",
+             lock_gave_up_after > 0 ? lock_gave_up_after : lr_lock_timeout());
+  else if ((code == SQLITE_IOERR || code == SQLITE_FULL) && sys != 0)
+    snprintf(out, n, "%s (%s)", sqlite3_errmsg(db), strerror(sys));
+  else
+    snprintf(out, n, "%s", sqlite3_errmsg(db));
+}
+
 static void seterr(char *err, size_t n, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -251,7 +317,7 @@ sqlite3 *lr_open(const char *path, int readonly, char *err, size_t errlen) {
     sqlite3_close(db);
     return NULL;
   }
-  sqlite3_busy_timeout(db, 5000);
+  sqlite3_busy_handler(db, wait_for_lock, db);
   sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
   /* check before changing anything, so a foreign database is left as it was */
   int v = schema_version(db, path, err, errlen);
@@ -299,6 +365,7 @@ struct lr_run {
   int nops, capops;
   double last_flush;          /* monotonic seconds */
   int warned;
+  char error[512];            /* why the last write failed, "" after a good one */
 };
 
 static int grow(void **p, size_t elem, size_t need, size_t *cap) {
@@ -332,11 +399,10 @@ static const char *guess_goal(const char *name) {
   return "min";
 }
 
-static void warn_once(lr_run *r, const char *what) {
+static void warn_once(lr_run *r) {
   if (r->warned) return;
   r->warned = 1;
-  fprintf(stderr, "lunet.runs: cannot write run %lld to %s (%s); keeping its data in memory and retrying\n",
-          (long long)r->id, r->path, what);
+  fprintf(stderr, "lunet.runs: %s; keeping its data in memory and retrying\n", r->error);
   fflush(stderr);
 }
 
@@ -416,7 +482,7 @@ static char *read_file(const char *path, size_t *n) {
   return buf;
 }
 
-static int insert_run(lr_run *r, const lr_run_info *in) {
+static int insert_run(lr_run *r, const lr_run_info *in, char *why, size_t whylen) {
   sqlite3 *db = r->db;
   char sha[65], *src = NULL, cwd[4096], *commit = NULL;
   const char *shap = NULL;
@@ -486,7 +552,10 @@ static int insert_run(lr_run *r, const lr_run_info *in) {
         rc = SQLITE_ERROR;
   }
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-  if (rc != SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    describe_failure(db, why, whylen); /* before ROLLBACK replaces the error */
+    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  }
   free(src);
   free(commit);
   return rc == SQLITE_OK ? 0 : -1;
@@ -526,6 +595,16 @@ static void *hb_main(void *unused) {
       todo[n++].id = hb_runs[i]->id;
     }
     pthread_mutex_unlock(&hb_lock); /* never hold the lock over SQLite */
+    /* let go of databases no running run uses any more: an open connection
+       would keep a deleted file's space, or a file system from unmounting */
+    for (int c = nconn - 1; c >= 0; c--) {
+      int used = 0;
+      for (int i = 0; i < n && !used; i++) used = strcmp(conn[c].path, todo[i].path) == 0;
+      if (used) continue;
+      sqlite3_close(conn[c].db);
+      free(conn[c].path);
+      conn[c] = conn[--nconn];
+    }
     for (int i = 0; i < n; i++) {
       int c = 0;
       while (c < nconn && strcmp(conn[c].path, todo[i].path) != 0) c++;
@@ -574,8 +653,9 @@ lr_run *lr_run_start(const char *path, const lr_run_info *info, char *err, size_
   /* WAL stays consistent with NORMAL (a power cut may lose the last flush, never
      corrupt); a bigger page cache keeps the metrics B-tree's right edge in memory */
   sqlite3_exec(r->db, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384", NULL, NULL, NULL);
-  if (insert_run(r, info) != 0) {
-    seterr(err, errlen, "cannot record a run in %s: %s", path, sqlite3_errmsg(r->db));
+  char why[400];
+  if (insert_run(r, info, why, sizeof why) != 0) {
+    seterr(err, errlen, "cannot record a run in %s: %s", path, why);
     sqlite3_close(r->db);
     free(r->path);
     free(r);
@@ -623,9 +703,13 @@ void lr_run_log(lr_run *r, int key, int64_t step, double value, double time) {
   }
 }
 
-void lr_run_maybe_flush(lr_run *r) {
-  if (r->npts >= (1u << 16) || mono() - r->last_flush >= 1.0) lr_run_flush(r);
+int lr_run_maybe_flush(lr_run *r) {
+  if (r->npts >= (1u << 16) || mono() - r->last_flush >= 1.0) return lr_run_flush(r);
+  return 0;
 }
+
+const char *lr_run_error(const lr_run *r) { return r->error; }
+size_t lr_run_pending(const lr_run *r) { return r->npts + (size_t)r->nops; }
 
 static int push_op(lr_run *r, lr_op op) {
   size_t cap = (size_t)r->capops;
@@ -809,7 +893,6 @@ static int write_summaries(lr_run *r) {
 }
 
 int lr_run_flush(lr_run *r) {
-  r->last_flush = mono();
   if (!r->db) return -1;
   int rc = sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
   if (rc == 0) rc = key_ids(r);
@@ -820,16 +903,22 @@ int lr_run_flush(lr_run *r) {
     rc = exec_args(r->db, "UPDATE runs SET heartbeat = ?2 WHERE id = ?1", "id", r->id, lr_now());
   if (rc == 0) rc = sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
   if (rc != 0) {
-    warn_once(r, sqlite3_errmsg(r->db));
+    char why[400];
+    describe_failure(r->db, why, sizeof why); /* before ROLLBACK replaces the error */
+    snprintf(r->error, sizeof r->error, "cannot write run %lld to %s: %s", (long long)r->id, r->path, why);
+    warn_once(r);
     if (!sqlite3_get_autocommit(r->db)) sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < r->nkeys; i++)
       if (r->keys[i].id_new) { r->keys[i].id = 0; r->keys[i].id_new = 0; }
+    r->last_flush = mono(); /* after a long wait too: the next try is a second away */
     return -1;
   }
   for (int i = 0; i < r->nkeys; i++) r->keys[i].id_new = r->keys[i].touched = r->keys[i].recompute = 0;
   for (int i = 0; i < r->nops; i++) { free(r->ops[i].a); free(r->ops[i].b); free(r->ops[i].c); }
   r->nops = 0;
   r->npts = 0;
+  r->error[0] = 0;
+  r->last_flush = mono();
   if (r->warned) { fprintf(stderr, "lunet.runs: run %lld written to %s again\n", (long long)r->id, r->path); r->warned = 0; }
   return 0;
 }
@@ -846,7 +935,10 @@ int lr_run_finish(lr_run *r, const char *status, int exit_status, const char *er
 void lr_run_free(lr_run *r) {
   if (!r) return;
   hb_remove(r);
-  if (r->npts || r->nops) lr_run_flush(r);
+  if ((r->npts || r->nops) && lr_run_flush(r) != 0) { /* the last chance: say what is lost */
+    fprintf(stderr, "lunet.runs: %s; %zu points and changes of the run are lost\n", r->error, lr_run_pending(r));
+    fflush(stderr);
+  }
   for (int i = 0; i < r->nkeys; i++) free(r->keys[i].name);
   for (int i = 0; i < r->nops; i++) { free(r->ops[i].a); free(r->ops[i].b); free(r->ops[i].c); }
   free(r->keys);

@@ -5,9 +5,10 @@
  *   lr_run_*         records one run: metrics are buffered in memory and
  *                    written in one BEGIN IMMEDIATE transaction at least every
  *                    second and at finish, with metric_summary kept in step.
- * A write that fails (database locked too long, read-only, disk full) keeps
- * everything in memory for the next flush and warns once on stderr: logging
- * never fails a training loop.
+ * A lock held by another process is waited for (LUNET_DB_TIMEOUT seconds,
+ * default 60, with a warning on stderr after a second). A write that fails
+ * anyway (locked too long, read-only, disk full) keeps everything in memory
+ * for the next flush, warns once on stderr, and lr_run_error says why.
  */
 #ifndef LUNET_RUNS_DB_H
 #define LUNET_RUNS_DB_H
@@ -18,13 +19,17 @@
 
 #define LR_SCHEMA_VERSION 1
 
-/* open path; readonly opens without creating. NULL on error with a message in err */
+/* open path; readonly opens without creating. NULL on error with a message in err.
+   The connection waits for another's lock up to lr_lock_timeout() seconds. */
 sqlite3 *lr_open(const char *path, int readonly, char *err, size_t errlen);
 
 void lr_sha256(const void *data, size_t n, char hex[65]);
 /* sha256 and size of a file; 0 on success */
 int lr_sha256_file(const char *path, char hex[65], int64_t *size);
 double lr_now(void);                 /* unix seconds */
+double lr_lock_timeout(void);        /* LUNET_DB_TIMEOUT, else 60 (seconds) */
+/* stopping() != 0 once the user asked the program to stop: lock waits shrink to 2 s */
+void lr_set_stop_check(int (*stopping)(void));
 int lr_pid_alive(int64_t pid);       /* on this host */
 const char *lr_hostname(void);
 
@@ -47,7 +52,7 @@ int lr_run_key(lr_run *r, const char *name, size_t len);
 void lr_run_log(lr_run *r, int key, int64_t step, double value, double time);
 int64_t lr_run_next_step(lr_run *r);   /* the automatic step of the next log call */
 void lr_run_end_step(lr_run *r, int64_t step); /* one log call done at step */
-void lr_run_maybe_flush(lr_run *r);    /* flushes when a second has passed */
+int lr_run_maybe_flush(lr_run *r);     /* flushes when a second has passed; -1 when that failed */
 
 /* queued writes, done at the next flush */
 int lr_run_param(lr_run *r, const char *key, const char *value, int has_num, double num);
@@ -60,6 +65,9 @@ int lr_run_goal(lr_run *r, const char *metric, const char *goal);
 
 /* write what is buffered now; 0 on success, else data stays buffered */
 int lr_run_flush(lr_run *r);
+/* "cannot write run N to PATH: why" after a failed flush, "" after a good one */
+const char *lr_run_error(const lr_run *r);
+size_t lr_run_pending(const lr_run *r); /* points and queued writes not yet written */
 /* set the final status and flush; 0 when written */
 int lr_run_finish(lr_run *r, const char *status, int exit_status, const char *error,
                   const char *traceback, int64_t seed);

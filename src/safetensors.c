@@ -12,8 +12,10 @@
  */
 #define _GNU_SOURCE /* qsort_r */
 #include "safetensors.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -881,6 +883,41 @@ static int create_temp(const char *path, char *tmp, size_t len) {
   return -1;
 }
 
+/* the pid in a temporary name "<base>.tmp-<pid>-<n>" of base, or 0 when name is not one */
+static long temp_owner(const char *name, const char *base) {
+  size_t n = strlen(base);
+  if (strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp-", 5) != 0) return 0;
+  char *end;
+  long pid = strtol(name + n + 5, &end, 10);
+  if (pid <= 0 || *end != '-' || end[1] < '0' || end[1] > '9') return 0;
+  (void)strtoul(end + 1, &end, 10);
+  return *end == 0 ? pid : 0;
+}
+
+/* Temporary files of path left by writers killed mid-write (kill -9, power
+   cut) are removed at the next save, when their process is gone from this
+   host; a live writer's file, or one of another pid, is left alone. */
+static void remove_stale_temps(const char *path) {
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+  DIR *d = dir ? opendir(dir) : NULL;
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    long pid = temp_owner(e->d_name, base);
+    if (pid <= 0 || pid == (long)getpid() || pid > 0x7fffffff) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    char *stale = malloc(strlen(dir) + strlen(e->d_name) + 2);
+    if (stale) {
+      sprintf(stale, "%s/%s", dir, e->d_name);
+      unlink(stale);
+      free(stale);
+    }
+  }
+  if (d) closedir(d);
+  free(dir);
+}
+
 /* make the rename durable; failure here cannot undo the write, so it is ignored */
 static void sync_dir(const char *path) {
   const char *slash = strrchr(path, '/');
@@ -898,6 +935,7 @@ int lt_st_write(const char *path, const lt_st_file *ck) {
   size_t tmplen = strlen(path) + 48;
   char *tmp = malloc(tmplen);
   if (!tmp) { plan_free(&p); return lt_seterr("%s: out of memory", path); }
+  remove_stale_temps(path);
   int fd = create_temp(path, tmp, tmplen);
   if (fd < 0) {
     lt_seterr("%s: cannot create a temporary file beside it: %s", path, strerror(errno));

@@ -1,6 +1,8 @@
 /* test_runs_db.c -- the run store's C core (runs_db.c): sha256 vectors, the
  * schema of a new database, a recorded run's rows, a metric summary that
- * follows out-of-order steps, and the refusal of foreign databases. */
+ * follows out-of-order steps, the refusal of foreign databases, and waiting
+ * for (then giving up on) another connection's write lock, sooner when the
+ * user asked to stop. */
 #include "check.h"
 #include "runs_db.h"
 #include <stdlib.h>
@@ -68,6 +70,71 @@ static void test_refusals(const char *path) {
   CHECK(lr_open(path, 1, err, sizeof err) == NULL);
 }
 
+static void test_lock_timeout_setting(void) {
+  const char *cases[][2] = {{"", "60"}, {"2.5", "2.5"}, {"0", "0"}, {"-1", "60"}, {"soon", "60"}, {"nan", "60"},
+                            {"1e9", "60"}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    setenv("LUNET_DB_TIMEOUT", cases[i][0], 1);
+    CHECK(lr_lock_timeout() == atof(cases[i][1]));
+  }
+  unsetenv("LUNET_DB_TIMEOUT");
+  CHECK(lr_lock_timeout() == 60);
+}
+
+/* a flush that meets another connection's write lock waits LUNET_DB_TIMEOUT,
+   then fails saying so and keeps the points; once the lock is gone they are written */
+static void test_lock_give_up_and_retry(const char *path) {
+  char err[512];
+  lr_run_info in = {.name = "locked", .lunet_version = "0", .lua_version = "Lua", .blas = "b", .threads = 1};
+  lr_run *r = lr_run_start(path, &in, err, sizeof err);
+  sqlite3 *holder = lr_open(path, 0, err, sizeof err);
+  CHECK(r != NULL && holder != NULL);
+  if (!r || !holder) { lr_run_free(r); sqlite3_close(holder); return; }
+  int k = lr_run_key(r, "loss", 4);
+  for (int i = 1; i <= 10; i++) lr_run_log(r, k, i, 1.0 / i, lr_now());
+  CHECK(sqlite3_exec(holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
+  setenv("LUNET_DB_TIMEOUT", "0.2", 1);
+  double t0 = lr_now();
+  CHECK(lr_run_flush(r) != 0);
+  CHECK(lr_now() - t0 >= 0.15); /* it waited before giving up */
+  CHECK(strstr(lr_run_error(r), "locked by another process (waited 0.2 s") != NULL);
+  CHECK(strstr(lr_run_error(r), path) != NULL);
+  CHECK(lr_run_pending(r) == 10);
+  CHECK(sqlite3_exec(holder, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+  CHECK(lr_run_flush(r) == 0);
+  CHECK(lr_run_error(r)[0] == 0 && lr_run_pending(r) == 0);
+  unsetenv("LUNET_DB_TIMEOUT");
+  CHECK(lr_run_finish(r, "finished", 0, NULL, NULL, 0) == 0);
+  lr_run_free(r);
+  CHECK(one_int(holder, "SELECT count(*) FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.name = 'locked'") == 10);
+  sqlite3_close(holder);
+}
+
+/* once the user asks to stop, a lock is waited for 2 s, not LUNET_DB_TIMEOUT's 60 */
+static int stopping(void) { return 1; }
+
+static void test_lock_wait_cut_short_when_stopping(const char *path) {
+  char err[512];
+  lr_run_info in = {.name = "stopped", .lunet_version = "0", .lua_version = "Lua", .blas = "b", .threads = 1};
+  lr_run *r = lr_run_start(path, &in, err, sizeof err);
+  sqlite3 *holder = lr_open(path, 0, err, sizeof err);
+  CHECK(r != NULL && holder != NULL);
+  if (!r || !holder) { lr_run_free(r); sqlite3_close(holder); return; }
+  lr_run_log(r, lr_run_key(r, "loss", 4), 1, 0.5, lr_now());
+  CHECK(sqlite3_exec(holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
+  unsetenv("LUNET_DB_TIMEOUT");
+  lr_set_stop_check(stopping);
+  CHECK(lr_run_flush(r) != 0);
+  lr_set_stop_check(NULL);
+  CHECK(strstr(lr_run_error(r), "locked by another process (waited 2 s") != NULL);
+  CHECK(sqlite3_exec(holder, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+  CHECK(lr_run_finish(r, "killed", 130, NULL, NULL, 0) == 0);
+  lr_run_free(r);
+  CHECK(one_int(holder, "SELECT count(*) FROM metrics m JOIN runs r ON r.id = m.run_id"
+                        " WHERE r.name = 'stopped' AND r.status = 'killed'") == 1);
+  sqlite3_close(holder);
+}
+
 int main(void) {
   char dir[] = "/tmp/lunet-runs-XXXXXX";
   if (!mkdtemp(dir)) return 1;
@@ -77,6 +144,9 @@ int main(void) {
   test_sha256();
   test_record(db1);
   test_refusals(db2);
+  test_lock_timeout_setting();
+  test_lock_give_up_and_retry(db1);
+  test_lock_wait_cut_short_when_stopping(db1);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) return 1;
   return CHECK_REPORT();

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[256]; /* a fresh temporary directory */
@@ -609,6 +610,34 @@ static void test_fuzz_corpus(void) {
   CHECK(bad == 0);
 }
 
+/* a save removes the temporary files of its path that writers killed
+   mid-write left behind (their pid is gone), and nothing else */
+static void test_save_removes_stale_temps(void) {
+  pid_t dead = fork(); /* a pid that is surely gone once reaped */
+  if (dead == 0) _exit(0);
+  CHECK(dead > 0);
+  if (dead <= 0) return;
+  waitpid(dead, NULL, 0);
+  char stale[64], other[64], live[64];
+  snprintf(stale, sizeof stale, "st.safetensors.tmp-%ld-3", (long)dead);
+  snprintf(other, sizeof other, "other.safetensors.tmp-%ld-3", (long)dead); /* another checkpoint's */
+  snprintf(live, sizeof live, "st.safetensors.tmp-%ld-0", (long)getppid());  /* a live writer's */
+  const char *odd = "st.safetensors.tmp-12x-1";                             /* not a temporary name */
+  const char *names[] = {stale, other, live, odd};
+  for (int i = 0; i < 4; i++) spit(in_dir(names[i]), "partial", 7);
+  lt_tensor *t = filled(LT_FLOAT32, 1, (int64_t[]){2}, (double[]){1, 2});
+  lt_st_file ck = {1, (const char *[]){"w"}, (lt_tensor *[]){t}, 0, NULL, NULL};
+  CHECK(lt_st_write(in_dir("st.safetensors"), &ck) == 0);
+  CHECK(access(in_dir(stale), F_OK) != 0);
+  CHECK(access(in_dir(other), F_OK) == 0);
+  CHECK(access(in_dir(live), F_OK) == 0);
+  CHECK(access(in_dir(odd), F_OK) == 0);
+  lt_st_file *f = lt_st_read(in_dir("st.safetensors"));
+  CHECK(f && same_tensor(find(f, "w"), t));
+  lt_st_free(f);
+  lt_release(t);
+}
+
 static void remove_dir(void) {
   DIR *d = opendir(dir);
   if (!d) return;
@@ -633,6 +662,7 @@ int main(void) {
   test_file_errors();
   test_atomic_replace();
   test_fuzz_corpus();
+  test_save_removes_stale_temps();
   remove_dir();
   return CHECK_REPORT();
 }

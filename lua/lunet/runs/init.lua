@@ -238,13 +238,14 @@ local c_finish = methods.finish
 --- run:finish([status]): "finished" (the default), "failed", "killed" or "crashed"
 function methods.finish(self, status, ...)
   if self:status() == "running" then store_tail(self, tail_from[self]) end
-  local ok = c_finish(self, status, ...)
+  local ok, why = c_finish(self, status, ...)
   for i = #open, 1, -1 do
     if open[i] == self then table.remove(open, i) end
   end
   if auto and auto.run == self then auto = nil end
   if current == self then current = open[#open] end
-  return ok
+  if ok then return true end
+  return false, why
 end
 
 -- ---- the lunet program's hooks (src/main.c) ------------------------------
@@ -272,7 +273,8 @@ end
 function M._end(status, exit_status, message, traceback)
   for i = #open, 1, -1 do
     local run = open[i]
-    if run:status() == "running" then
+    local ok, status_now = pcall(run.status, run)  -- a handle freed by hand is skipped, not fatal
+    if ok and status_now == "running" then
       store_tail(run, tail_from[run])
       c_finish(run, status, exit_status, message, traceback)
     end
