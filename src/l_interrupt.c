@@ -1,4 +1,4 @@
-/* l_interrupt.c -- Lua calls that SIGINT and SIGTERM interrupt (see l_interrupt.h) */
+/* l_interrupt.c -- Lua calls that SIGINT, SIGTERM and SIGHUP interrupt (see l_interrupt.h) */
 #include "l_interrupt.h"
 #include <lauxlib.h>
 #include <signal.h>
@@ -11,7 +11,7 @@ static volatile sig_atomic_t keep_handler;
 static void interrupt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, caught == SIGTERM ? "terminated" : "interrupted");
+  luaL_error(L, caught == SIGINT ? "interrupted" : "terminated");
 }
 
 /* only async-signal-safe work here: lua_sethook is documented as safe */
@@ -39,15 +39,17 @@ int lb_pcall_interruptible(lua_State *L, int nargs, int nres, int stay_alive) {
   int outer_keep = keep_handler;
   running_L = L;
   keep_handler = stay_alive;
-  struct sigaction sa, old_int, old_term;
+  struct sigaction sa, old_int, old_term, old_hup;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
+  sigaction(SIGHUP, &sa, &old_hup); /* a closed terminal: the run ends "killed", not "crashed" */
   int status = lua_pcall(L, nargs, nres, base);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGHUP, &old_hup, NULL);
   running_L = outer;
   keep_handler = outer_keep;
   lua_sethook(L, NULL, 0, 0); /* a signal that came after the last instruction */

@@ -1,4 +1,4 @@
-/* l_interrupt.h -- running Lua code that Ctrl-C (SIGINT) or SIGTERM can stop.
+/* l_interrupt.h -- running Lua code that Ctrl-C (SIGINT), SIGTERM or SIGHUP can stop.
  *
  * While lb_pcall_interruptible runs, a signal sets a Lua hook that raises the
  * error "interrupted" (or "terminated") at the next Lua instruction, as the

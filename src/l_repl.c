@@ -169,8 +169,8 @@ static int r_call(lua_State *L) {
   int n = lua_gettop(L) - 1;
   lb_clear_interrupt();
   int status = lb_pcall_interruptible(L, n, LUA_MULTRET, 1);
-  /* SIGTERM ends the session (the run history marks it killed); Ctrl-C only the line */
-  if (lb_interrupt_signal() == SIGTERM) return luaL_error(L, "terminated");
+  /* SIGTERM or SIGHUP ends the session (the run history marks it killed); Ctrl-C only the line */
+  if (lb_interrupt_signal() == SIGTERM || lb_interrupt_signal() == SIGHUP) return luaL_error(L, "terminated");
   lb_clear_interrupt();
   lua_pushboolean(L, status == LUA_OK);
   lua_insert(L, 1);

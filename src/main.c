@@ -8,7 +8,7 @@
  *
  * A script run records itself in the run history (lunet.runs): a run row made
  * before it starts and finished after it with the status finished, failed (a
- * Lua error, with message and traceback) or killed (SIGINT/SIGTERM: the Lua
+ * Lua error, with message and traceback) or killed (SIGINT/SIGTERM/SIGHUP: the Lua
  * hook stops the script, the run is flushed, exit 130/143).
  */
 #include "embedded.h"
@@ -187,7 +187,8 @@ static int runs_end(lua_State *L, int status, const char *errmsg) {
     code = 128 + stop_signal;
     lua_pushliteral(L, "killed");
     lua_pushinteger(L, code);
-    lua_pushstring(L, stop_signal == SIGTERM ? "killed by SIGTERM" : "killed by SIGINT");
+    lua_pushstring(L, stop_signal == SIGINT ? "killed by SIGINT" : stop_signal == SIGHUP ? "killed by SIGHUP"
+                                                                                 : "killed by SIGTERM");
     lua_pushnil(L);
   } else if (status == LUA_OK) {
     lua_pushliteral(L, "finished");
@@ -260,6 +261,11 @@ static int repl(lua_State *L) {
 
 int main(int argc, char **argv) {
   lt_runtime_init();
+  /* a write past `ulimit -f` or into a closed pipe fails with an error the caller reports
+     (a checkpoint save raises, `lunet x.lua | head` keeps training), instead of a signal
+     that kills the process and leaves its run "crashed" */
+  signal(SIGXFSZ, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
   lua_State *L = luaL_newstate();
   if (!L) { fprintf(stderr, "lunet: cannot create the Lua state (out of memory)\n"); return 1; }
   install_library(L);

@@ -194,8 +194,9 @@ assert(lunet.runs.current() == nil)
     T.eq(#runs(db), 1, "no new rows")
   end)
 
-  it("records SIGINT and SIGTERM as killed, flushed, with exit status 130 and 143", function()
-    for _, case in ipairs{{"INT", 130, "killed by SIGINT"}, {"TERM", 143, "killed by SIGTERM"}} do
+  it("records SIGINT, SIGTERM and SIGHUP as killed, flushed, with exit status 130, 143 and 129", function()
+    for _, case in ipairs{{"INT", 130, "killed by SIGINT"}, {"TERM", 143, "killed by SIGTERM"},
+                          {"HUP", 129, "killed by SIGHUP"}} do
       local db = fresh_db()
       kill_looper(db, case[1])
       local r = runs(db)[1]
@@ -209,6 +210,23 @@ assert(lunet.runs.current() == nil)
       T.truthy(n.n >= 1000, "points flushed at the end: " .. n.n)
       eq({s.count, s.last_step}, {n.n, n.last}, "summary of every point")
     end
+  end)
+
+  it("keeps training when its output pipe closes: the run finishes (SIGPIPE ignored)", function()
+    local db = fresh_db()
+    local s = write(path("-pipe.lua"), [[
+local run = lunet.runs.start{name = "piped"}
+for i = 1, 20000 do print(i); run:log{loss = 1 / i} end
+]])
+    -- `head -n 1` exits after the first line; the script must go on to its end
+    local p = io.popen(("LUNET_NO_RUN= LUNET_DB=%s %s %s | head -n 1"):format(db, exe, s))
+    T.eq(p:read("a"), "1\n")
+    p:close()
+    local r = runs(db)
+    T.eq(r[#r].status, "finished")
+    local h = R.open(db)
+    T.eq(h:query("SELECT count(*) AS n FROM metrics")[1].n, 20000, "every point logged")
+    h:close()
   end)
 
   it("leaves a kill -9 run running, and mark_crashed marks it crashed", function()
