@@ -1,7 +1,9 @@
 /* test_idx.c -- the IDX reader without Lua: every type from memory, plain
  * files and gzip files written here (zlib's writer), scale, messages with
  * their byte offsets, truncation at every byte, trailing bytes, corrupt and
- * cut gzip streams, and a replay of the fuzz seeds in tests/fuzz/corpus/idx/. */
+ * cut gzip streams, and a replay of the fuzz seeds in tests/fuzz/corpus/idx/
+ * and, through fuzz_idx_gz.c's checks, tests/fuzz/corpus/idx_gz/. */
+#include "../fuzz/fuzz_idx_gz.c"
 #include "check.h"
 #include "idx.h"
 #include <dirent.h>
@@ -231,6 +233,27 @@ static void test_corpus(void) {
   CHECK(ok && n >= 10);
 }
 
+/* ---- the gzip fuzz seeds, through the fuzz target's checks ---------------- */
+static void test_corpus_gz(void) {
+  DIR *dp = opendir("tests/fuzz/corpus/idx_gz");
+  CHECK(dp != NULL);
+  if (!dp) return;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(dp))) {
+    if (e->d_name[0] == '.') continue;
+    char p[600];
+    snprintf(p, sizeof p, "tests/fuzz/corpus/idx_gz/%s", e->d_name);
+    size_t len;
+    unsigned char *b = slurp(p, &len);
+    LLVMFuzzerTestOneInput(b, len); /* aborts on a failed check */
+    free(b);
+    n++;
+  }
+  closedir(dp);
+  CHECK(n >= 10);
+}
+
 int main(void) {
   snprintf(dir, sizeof dir, "%s/lunet-test-idx-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
   if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
@@ -240,6 +263,7 @@ int main(void) {
   test_truncation();
   test_gzip_damage();
   test_corpus();
+  test_corpus_gz();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -133,3 +133,41 @@ describe("filter errors", function()
     T.errors(function() filter.compile(3) end, "filter: expected a string, got number")
   end)
 end)
+
+-- found by fuzzing (tests/fuzz/corpus/filter/regress_*): SQLite parses with a stack of
+-- 100 entries, and the parser recursed without a limit
+describe("filter limits", function()
+  it("compiles a long chain of or as a balanced tree that SQLite parses", function()
+    compiles("id = 1 or id = 2 or id = 3 or id = 4",
+      "(((r.id = ?) OR (r.id = ?)) OR ((r.id = ?) OR (r.id = ?)))", {1, 2, 3, 4})
+    local terms = {}
+    for i = 1, 1000 do terms[i] = "id = " .. i end
+    local sql, params = filter.compile(table.concat(terms, " or "))
+    T.eq(#params, 1000, "values")
+    local depth, deepest = 0, 0
+    for c in sql:gmatch("[()]") do depth = depth + (c == "(" and 1 or -1); deepest = math.max(deepest, depth) end
+    T.truthy(deepest <= 12, "parentheses nest " .. deepest .. " deep for 1000 terms")
+  end)
+
+  it("refuses nesting SQLite cannot parse, naming the column", function()
+    local ok, err = pcall(filter.compile, string.rep("not ", 60) .. "id = 1")
+    T.truthy(not ok and err:find("^filter: too deeply nested for SQLite") and err:find("at column 244$"),
+      "error: " .. tostring(err)) -- the column of the comparison
+    filter.compile(string.rep("not (", 20) .. "id = 1" .. string.rep(")", 20)) -- well within
+  end)
+
+  it("refuses parentheses nested past 100 levels before Lua's stack overflows", function()
+    local n = 300000
+    T.errors(function() filter.compile(string.rep("(", n) .. "id = 1" .. string.rep(")", n)) end,
+      "filter: nested too deeply (more than 100 parentheses and nots inside each other) at column 101")
+  end)
+
+  it("says order: for every error of an order, the tokenizer's too", function()
+    T.errors(function() filter.compile_order("metrics.`x") end, "order: unterminated string at column 9")
+    T.errors(function() filter.compile_order("p%") end, "order: unexpected character '%' at column 2")
+  end)
+
+  it("shows a whole unexpected UTF-8 character, not its first byte", function()
+    T.errors(function() filter.compile("id = 1 § 2") end, "filter: unexpected character '§' at column 8")
+  end)
+end)

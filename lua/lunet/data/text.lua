@@ -66,6 +66,7 @@ local function class_of(cp)
 end
 
 local function is_cjk(token)
+  if token == "" then return false end
   return in_ranges(utf8.codepoint(token, 1), CJK) or in_ranges(utf8.codepoint(token, utf8.offset(token, -1)), CJK)
 end
 
@@ -81,32 +82,38 @@ Tokenizer.__name = "lunet.data.Tokenizer"
 local function ascii_lower(s) return (s:gsub("[A-Z]", function(c) return string.char(c:byte() + 32) end)) end
 
 -- Word splitting with an explicit state: `word` says the open token can take more
--- word characters (a punctuation or CJK token cannot).
+-- word characters (a punctuation or CJK token cannot). The open token is always a
+-- run of consecutive characters, so it is kept as the index of its first one and cut
+-- out of s when it closes (appending character by character would copy a long word
+-- over and over: quadratic time).
 local function split_words(s)
-  local tokens, cur, word, joined = {}, nil, false, false
+  local tokens, first, word, joined = {}, nil, false, false
   local prev_cp
   local cps, starts = {}, {}
   for p, cp in utf8.codes(s) do cps[#cps + 1] = cp; starts[#starts + 1] = p end
   starts[#starts + 1] = #s + 1
-  local function flush() if cur then tokens[#tokens + 1] = cur end; cur, word = nil, false end
+  -- closes the open token, which ends before character i
+  local function flush(i)
+    if first then tokens[#tokens + 1] = s:sub(starts[first], starts[i] - 1) end
+    first, word = nil, false
+  end
   for i, cp in ipairs(cps) do
-    local ch = s:sub(starts[i], starts[i + 1] - 1)
     local c = class_of(cp)
-    if cur and (c == EXTEND or (joined and c ~= SPACE)) then
-      cur = cur .. ch -- a modifier, or the character after a zero-width joiner
-    elseif c == SPACE then flush()
+    if first and (c == EXTEND or (joined and c ~= SPACE)) then
+      -- a modifier, or the character after a zero-width joiner: joins the open token
+    elseif c == SPACE then flush(i)
     elseif c == WORD then
-      if word then cur = cur .. ch else flush(); cur, word = ch, true end
+      if not word then flush(i); first, word = i, true end
     elseif cp == 39 and word and prev_cp and class_of(prev_cp) == WORD
            and i < #cps and class_of(cps[i + 1]) == WORD then
-      cur = cur .. ch -- an apostrophe inside a word: don't, l'eau
+      -- an apostrophe inside a word: don't, l'eau
     else
-      flush(); cur = ch -- punctuation, CJK, emoji: a token of its own (modifiers may follow)
+      flush(i); first = i -- punctuation, CJK, emoji: a token of its own (modifiers may follow)
     end
     joined = cp == 0x200D
     prev_cp = cp
   end
-  flush()
+  flush(#cps + 1)
   return tokens
 end
 
@@ -145,6 +152,13 @@ local OPENERS = {["("] = true, ["["] = true, ["{"] = true}
 -- tok:detokenize(tokens) -> string. Characters are concatenated; words are joined
 -- by spaces except before closing punctuation, after opening brackets and next to CJK.
 function Tokenizer:detokenize(tokens)
+  if type(tokens) ~= "table" then
+    error(fmt("Tokenizer:detokenize: bad argument #1 (expected a list of tokens, got %s)", type(tokens)), 2)
+  end
+  for i, t in ipairs(tokens) do
+    if type(t) ~= "string" then error(fmt("Tokenizer:detokenize: token %d is a %s, expected a string", i, type(t)), 2) end
+    check_utf8("Tokenizer:detokenize", t, fmt("token %d", i), 2)
+  end
   if self.level == "char" then return table.concat(tokens) end
   local out = {}
   for i, t in ipairs(tokens) do
@@ -214,10 +228,13 @@ function Vocab.build(items, opts)
     elseif type(item) ~= "table" then
       error(fmt("Vocab.build: item %d is a %s, expected a string or a list of tokens", i, type(item)), 2)
     end
-    for _, t in ipairs(list) do
+    for j, t in ipairs(list) do
       if type(t) ~= "string" or t == "" then
         error(fmt("Vocab.build: item %d holds %s, expected non-empty token strings", i, t == "" and "an empty string" or "a " .. type(t)), 2)
       end
+      -- a token list skips the tokenizer: its tokens must be UTF-8 too (or the
+      -- vocabulary would save to a file Vocab.load refuses)
+      check_utf8("Vocab.build", t, fmt("item %d, token %d", i, j), 2)
       if not seen[t] then
         if not count[t] then count[t] = 0; order[#order + 1] = t; first[t] = #order end
         count[t] = count[t] + 1

@@ -26,6 +26,9 @@ local TIME_ATTRS = {started = true, ended = true}
 local AGGS = {min = "min", max = "max", first = "first", last = "last", count = "count"}
 local OPS = {["="] = "=", ["=="] = "=", ["!="] = "!=", ["<>"] = "!=",
   ["<"] = "<", ["<="] = "<=", [">"] = ">", [">="] = ">="}
+-- parentheses and nots inside each other: deeper is no one's filter, and would
+-- overflow Lua's stack (the parser recurses) or SQLite's expression depth (1000)
+local MAX_NESTING = 100
 local KEYWORDS = {["and"] = true, ["or"] = true, ["not"] = true, ["in"] = true,
   ["like"] = true, ["is"] = true, ["null"] = true}
 
@@ -98,7 +101,8 @@ local function tokenize(text)
         toks[#toks + 1] = {kind = c, value = c, pos = i}
         i = i + 1
       else
-        fail(text, i, "unexpected character '" .. c .. "'")
+        -- the whole character, not its first byte, when it is UTF-8
+        fail(text, i, "unexpected character '" .. (text:match("^" .. utf8.charpattern, i) or c) .. "'")
       end
     end
   end
@@ -125,6 +129,14 @@ function Parser:is_word(w)
   local t = self:peek()
   return t.kind == "name" and t.value:lower() == w
 end
+-- one level deeper into parentheses or a not, at token t; leave() comes back out
+function Parser:enter(t)
+  self.depth = self.depth + 1
+  if self.depth > MAX_NESTING then
+    fail(self.text, t.pos, "nested too deeply (more than " .. MAX_NESTING .. " parentheses and nots inside each other)")
+  end
+end
+function Parser:leave() self.depth = self.depth - 1 end
 function Parser:expect(kind)
   local t = self:peek()
   if t.kind ~= kind then self:unexpected(t) end
@@ -144,7 +156,12 @@ function Parser:conj()
 end
 
 function Parser:neg()
-  if self:is_word("not") then self:next(); return {op = "not", self:neg()} end
+  if self:is_word("not") then
+    self:enter(self:next())
+    local node = {op = "not", self:neg()}
+    self:leave()
+    return node
+  end
   return self:cmp()
 end
 
@@ -186,9 +203,10 @@ end
 function Parser:cmp()
   local t = self:peek()
   if t.kind == "(" then
-    self:next()
+    self:enter(self:next())
     local node = self:expr()
     self:expect(")")
+    self:leave()
     return node
   end
   local lhs = self:operand()
@@ -229,7 +247,7 @@ end
 -- parse(text) -> AST; raises "filter: ... at column N"
 function M.parse(text)
   if type(text) ~= "string" then error("filter: expected a string, got " .. type(text), 2) end
-  local p = setmetatable({text = text, toks = tokenize(text), i = 1}, Parser)
+  local p = setmetatable({text = text, toks = tokenize(text), i = 1, depth = 0}, Parser)
   local node = p:expr()
   if p:peek().kind ~= "eof" then p:unexpected() end
   return node
@@ -301,12 +319,33 @@ local function bind(o, lit, params)
   return "?"
 end
 
-local function compile(text, node, params)
+local compile
+
+-- the terms of a chain `a and b and c`, which parses as ((a and b) and c), in order
+local function chain_terms(node)
+  local terms = {}
+  local op = node.op
+  while node.op == op do terms[#terms + 1] = node[2]; node = node[1] end
+  terms[#terms + 1] = node
+  for i = 1, #terms // 2 do terms[i], terms[#terms + 1 - i] = terms[#terms + 1 - i], terms[i] end
+  return terms
+end
+
+-- terms[i..j] joined by op as a balanced tree, ((a AND b) AND c) for three: SQLite
+-- refuses an expression deeper than 1000, as a chain of 1000 terms would nest
+local function compile_chain(text, op, terms, i, j, params)
+  if i == j then return compile(text, terms[i], params) end
+  local mid = i + (j - i) // 2 -- the left half takes the middle term
+  local a = compile_chain(text, op, terms, i, mid, params)
+  local b = compile_chain(text, op, terms, mid + 1, j, params)
+  return "(" .. a .. " " .. op:upper() .. " " .. b .. ")"
+end
+
+function compile(text, node, params)
   local op = node.op
   if op == "and" or op == "or" then
-    local a = compile(text, node[1], params)
-    local b = compile(text, node[2], params)
-    return "(" .. a .. " " .. op:upper() .. " " .. b .. ")"
+    local terms = chain_terms(node)
+    return compile_chain(text, op, terms, 1, #terms, params)
   elseif op == "not" then
     return "(NOT " .. compile(text, node[1], params) .. ")"
   end
@@ -346,13 +385,58 @@ local function compile(text, node, params)
   return exists(o, cond, params, first)
 end
 
+-- SQLite's parser has a stack of 100 entries, so SQL nested too deep does not parse
+-- ("parser stack overflow"). sql_cost(node) -> an estimate of the entries node's SQL
+-- takes, erring high (measured: a not takes 2, the right side of and/or 3, the left 1,
+-- a comparison with the query around it up to about 26), and the position of the
+-- comparison where the most are needed.
+local COMPARISON_COST, MAX_SQL_COST = 30, 90
+local sql_cost
+
+local function chain_cost(terms, i, j)
+  if i == j then return sql_cost(terms[i]) end
+  local mid = i + (j - i) // 2 -- as compile_chain splits
+  local a, apos = chain_cost(terms, i, mid)
+  local b, bpos = chain_cost(terms, mid + 1, j)
+  if 1 + a >= 3 + b then return 1 + a, apos end
+  return 3 + b, bpos
+end
+
+function sql_cost(node)
+  local op = node.op
+  if op == "and" or op == "or" then
+    local terms = chain_terms(node)
+    return chain_cost(terms, 1, #terms)
+  elseif op == "not" then
+    local c, pos = sql_cost(node[1])
+    return 2 + c, pos
+  end
+  return COMPARISON_COST, node.pos
+end
+
 -- compile(text) -> sql, params: a boolean SQL expression over runs r and its bound values.
 -- An empty or all-blank filter compiles to "1".
 function M.compile(text)
   if type(text) ~= "string" then error("filter: expected a string, got " .. type(text), 2) end
   if not text:find("%S") then return "1", {} end
   local params = {}
-  return compile(text, M.parse(text), params), params
+  local ast = M.parse(text)
+  local cost, pos = sql_cost(ast)
+  if cost > MAX_SQL_COST then
+    fail(text, pos, "too deeply nested for SQLite (fewer nots and parentheses inside each other, " ..
+      "or an in (...) list for a long chain of or, would do)")
+  end
+  return compile(text, ast, params), params
+end
+
+-- one term of an order, "operand [asc|desc]" -> operand, descending; raises "filter: ..."
+local function order_term(spec)
+  local p = setmetatable({text = spec, toks = tokenize(spec), i = 1, depth = 0}, Parser)
+  local o, desc = p:operand(), false
+  if p:is_word("desc") then p:next(); desc = true
+  elseif p:is_word("asc") then p:next() end
+  if p:peek().kind ~= "eof" then p:unexpected() end
+  return o, desc
 end
 
 -- compile_order("metrics.val_acc desc, started") -> "ORDER BY" terms (no keyword), params.
@@ -361,18 +445,12 @@ function M.compile_order(text)
   if type(text) ~= "string" then error("order: expected a string, got " .. type(text), 2) end
   local terms, params = {}, {}
   for item in (text .. ","):gmatch("([^,]*),") do
-    local desc = false
-    local spec = item:gsub("^%s*%-", function() desc = true; return "" end)
-    local p = setmetatable({text = spec, toks = tokenize(spec), i = 1}, Parser)
-    local ok, o = pcall(Parser.operand, p)
+    local minus = false
+    local spec = item:gsub("^%s*%-", function() minus = true; return "" end)
+    -- tokenizing is inside the pcall too, so its errors also say "order:"
+    local ok, o, desc = pcall(order_term, spec)
     if not ok then error((o:gsub("^filter:", "order:")), 0) end
-    if p:is_word("desc") then p:next(); desc = true
-    elseif p:is_word("asc") then p:next() end
-    if p:peek().kind ~= "eof" then
-      local ok2, e = pcall(p.unexpected, p)
-      if not ok2 then error((e:gsub("^filter:", "order:")), 0) end
-    end
-    terms[#terms + 1] = scalar(o, params) .. (desc and " DESC" or " ASC") .. " NULLS LAST"
+    terms[#terms + 1] = scalar(o, params) .. ((minus or desc) and " DESC" or " ASC") .. " NULLS LAST"
   end
   return table.concat(terms, ", "), params
 end
