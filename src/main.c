@@ -11,12 +11,11 @@
  * Lua error, with message and traceback) or killed (SIGINT/SIGTERM/SIGHUP: the Lua
  * hook stops the script, the run is flushed, exit 130/143).
  */
-#include "embedded.h"
 #include "l_interrupt.h"
+#include "l_library.h"
 #include "tensor.h"
 #include <lauxlib.h>
 #include <lua.h>
-#include <lualib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +24,6 @@
 
 #include "version.h"
 
-int luaopen_lunet_core(lua_State *L);
 
 /* call the function below nargs arguments with a traceback on error; Ctrl-C
    or SIGTERM stops the script at its next Lua instruction, a second one at once */
@@ -39,39 +37,6 @@ static int report(lua_State *L, int status) {
     lua_pop(L, 1);
   }
   return status;
-}
-
-/* package.searchers entry for the Lua files compiled into the binary */
-static int embedded_searcher(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  for (const lunet_embedded_file *f = lunet_embedded; f->path; f++) {
-    if (!f->module || strcmp(f->module, name) != 0) continue;
-    lua_pushfstring(L, "@%s", f->path);
-    if (luaL_loadbuffer(L, f->source, f->size, lua_tostring(L, -1)) != LUA_OK)
-      return luaL_error(L, "error loading embedded module '%s':\n\t%s", name, lua_tostring(L, -1));
-    lua_pushstring(L, f->path);
-    return 2;
-  }
-  lua_pushfstring(L, "no embedded module '%s'", name);
-  return 1;
-}
-
-static void install_library(lua_State *L) {
-  luaL_openlibs(L);
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction(L, luaopen_lunet_core);
-  lua_setfield(L, -2, "lunet.core");
-  lua_pop(L, 1);
-  /* searchers: preload, embedded, then the usual path searchers */
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "searchers");
-  for (lua_Integer i = (lua_Integer)lua_rawlen(L, -1); i >= 2; i--) {
-    lua_rawgeti(L, -1, i);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_pushcfunction(L, embedded_searcher);
-  lua_rawseti(L, -2, 2);
-  lua_pop(L, 2);
 }
 
 /* global `lunet`, so scripts and the REPL need no require */
@@ -268,7 +233,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   lua_State *L = luaL_newstate();
   if (!L) { fprintf(stderr, "lunet: cannot create the Lua state (out of memory)\n"); return 1; }
-  install_library(L);
+  lb_install_library(L);
   /* Every tensor op makes a short-lived box; the generational collector
      frees them young, which makes a small op 3x cheaper than with the
      incremental one (0.28 vs 0.90 us for x + y on 2x2). */
