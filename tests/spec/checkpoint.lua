@@ -2,23 +2,13 @@
 -- byte-exact agreement with files laid out as the reference writer lays them
 -- out from PyTorch tensors (tests/fixtures, made by make_safetensors_fixture.py),
 -- atomic replacement, argument errors, and damaged files.
+local files = require "tests.files"
+local read, write, exists = files.read, files.write, files.exists
 local TMP = os.getenv("TMPDIR") or "/tmp"
 local dir = string.format("%s/lunet-ckpt-%d-%d", TMP, os.time(), math.random(1 << 30))
 assert(os.execute("mkdir -p '" .. dir .. "'"))
 local function path(name) return dir .. "/" .. name end
 
-local function read(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-local function write(p, bytes)
-  local f = assert(io.open(p, "wb"))
-  f:write(bytes)
-  f:close()
-  return p
-end
 -- the names in a directory, sorted, as one string
 local function listing(d)
   local p = io.popen("ls -A '" .. d .. "'")
@@ -83,11 +73,6 @@ local function small_tensors()
   }
 end
 
-local function exists(p)
-  local f = io.open(p)
-  if f then f:close() end
-  return f ~= nil
-end
 local PYTHON = exists("/usr/bin/python3") and "/usr/bin/python3" or "python3" -- Debian's, which has python3-torch
 
 -- lunet flushes subnormal floats to zero by default (even in Lua arithmetic);

@@ -5,33 +5,12 @@
 -- With checkpoints, each process also saves its own file and all of them
 -- overwrite one shared file: every file is complete, the shared one is one
 -- of theirs, and no temporary file is left.
+local files = require "tests.files"
+local wait_until, write, exists = files.wait_until, files.write, files.exists
 local exe = arg and arg[-1] or "./lunet"
 local R = require("lunet.core")._runs
-local TMP = os.getenv("TMPDIR") or "/tmp"
-local dir = string.format("%s/lunet-conc-%d-%d", TMP, os.time(), math.random(1 << 30))
-assert(os.execute("mkdir -p '" .. dir .. "'"))
+local dir = files.scratch_dir("lunet-conc")
 local function path(name) return dir .. "/" .. name end
-
-local function write(p, text)
-  local f = assert(io.open(p, "w"))
-  f:write(text)
-  f:close()
-  return p
-end
-local function exists(p)
-  local f = io.open(p)
-  if f then f:close() end
-  return f ~= nil
-end
-
--- polls cond every 20 ms, for at most 60 s (a cap, never an expectation)
-local function wait_until(cond, what)
-  for _ = 1, 3000 do
-    if cond() then return end
-    os.execute("sleep 0.02")
-  end
-  error("gave up waiting for " .. what)
-end
 
 local PROCS, STEPS = 8, 50
 

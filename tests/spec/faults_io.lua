@@ -3,36 +3,12 @@
 -- the RLIMIT_FSIZE file size limit) during checkpoint and metric writes, and a
 -- runs database write-locked by another process. Children are lunet processes;
 -- every wait polls a condition with a generous cap, no assertion is on timing.
+local files = require "tests.files"
+local wait_until, write, read, exists = files.wait_until, files.write, files.read, files.exists
 local exe = arg and arg[-1] or "./lunet"
 local R = require("lunet.core")._runs
-local TMP = os.getenv("TMPDIR") or "/tmp"
-local dir = string.format("%s/lunet-faults-%d-%d", TMP, os.time(), math.random(1 << 30))
-assert(os.execute("mkdir -p '" .. dir .. "'"))
+local dir = files.scratch_dir("lunet-faults")
 local function path(name) return dir .. "/" .. name end
-
-local function write(p, text)
-  local f = assert(io.open(p, "w"))
-  f:write(text)
-  f:close()
-  return p
-end
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-local function exists(p) return read(p) ~= nil end
-
--- polls cond every 20 ms, for at most 60 s (a cap, never an expectation)
-local function wait_until(cond, what)
-  for _ = 1, 3000 do
-    if cond() then return end
-    os.execute("sleep 0.02")
-  end
-  error("gave up waiting for " .. what)
-end
 
 -- names in d that start with prefix
 local function names(d, prefix)

@@ -2,6 +2,8 @@
 -- and tests/fuzz/corpus/tokenizer/ (the seeds, and each input a fuzzer found a bug
 -- with, kept once fixed) through the very checks the libFuzzer targets run
 -- (tests/fuzz/checks.lua): no error or a clear one, and the round trips hold.
+local files = require "tests.files"
+local read = files.read
 local checks = require "tests.fuzz.checks"
 
 local function files(dir)
@@ -11,13 +13,6 @@ local function files(dir)
   p:close()
   table.sort(names)
   return names
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
 end
 
 describe("fuzz checks", function()

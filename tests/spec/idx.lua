@@ -1,13 +1,11 @@
 -- IDX files (the MNIST format): files written here with known contents,
 -- plain and gzip-compressed, and every kind of damage a reader must refuse.
+local files = require "tests.files"
+local write = files.write
 local dir = os.getenv("TMPDIR") or "/tmp"
 local function path(name) return string.format("%s/lunet-spec-%d-%s", dir, math.random(1 << 30), name) end
 
 local function be32(n) return string.pack(">I4", n) end
-local function write(p, bytes)
-  local f = assert(io.open(p, "wb")); f:write(bytes); f:close()
-  return p
-end
 -- p compressed by the gzip program into p .. ".gz" (p is kept)
 local function gzip(p)
   assert(os.execute("gzip -c " .. p .. " > " .. p .. ".gz"), "gzip is needed for this spec")

@@ -1,5 +1,7 @@
 -- Recording runs (lunet.runs, src/runs_db.c): statuses of child lunet
 -- processes, concurrent writers, summaries, params, dedup, refusals, speed.
+local files = require "tests.files"
+local write = files.write
 local exe = arg and arg[-1] or "./lunet"
 local R = require("lunet.core")._runs
 local tmp = os.tmpname()
@@ -22,11 +24,6 @@ end
 local function path(suffix)
   local p = tmp .. suffix
   files[#files + 1] = p
-  return p
-end
-
-local function write(p, text)
-  local f = assert(io.open(p, "w")); f:write(text); f:close()
   return p
 end
 

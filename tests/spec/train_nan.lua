@@ -1,6 +1,8 @@
 -- train.fit when the loss becomes nan or inf: it stops before the bad step,
 -- the run it logs to ends 'failed' with the metrics logged so far and the
 -- message, and the last good checkpoint keeps its bytes and loads.
+local files = require "tests.files"
+local read = files.read
 local nn, F, optim, train = lunet.nn, lunet.nn.F, lunet.optim, lunet.train
 local R = require("lunet.core")._runs
 
@@ -8,13 +10,6 @@ local function tmpfile(suffix)
   local p = os.tmpname()
   os.remove(p)
   return p .. (suffix or "")
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
 end
 
 local function remove_db(db) for _, suffix in ipairs{"", "-wal", "-shm"} do os.remove(db .. suffix) end end
