@@ -13,9 +13,9 @@ local M = {}
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 
--- Writes the corpus into `dir` with make_corpus.lua unless dir/train.tsv is there already.
+-- Writes the corpus into `dir` with make_corpus.lua unless its three files are there already.
 function M.ensure_corpus(dir)
-  local f = io.open(dir .. "/train.tsv")
+  local f = io.open(dir .. "/unseen.tsv")  -- written last
   if f then f:close(); return end
   local saved = arg
   arg = {[0] = here .. "/make_corpus.lua", "--out", dir}
@@ -24,14 +24,15 @@ function M.ensure_corpus(dir)
   if not ok then error("qa: could not write the corpus into " .. dir .. ": " .. tostring(err), 0) end
 end
 
--- The training and test sets, encoded with one character-level vocabulary built from the
--- training questions and answers (character tokens suit Chinese, and the English number
--- words share their spelling: "seven" and "seventeen").
+-- The training, test and unseen-arithmetic sets, encoded with one character-level vocabulary
+-- built from the training questions and answers (character tokens suit Chinese, and the
+-- English number words share their spelling: "seven" and "seventeen").
 function M.datasets(dir)
   M.ensure_corpus(dir)
   local train = data.QAPairs(dir .. "/train.tsv", {tokenizer = data.Tokenizer{level = "char"}})
   local test = data.QAPairs(dir .. "/test.tsv", {vocab = train.vocab})
-  return train, test
+  local unseen = data.QAPairs(dir .. "/unseen.tsv", {vocab = train.vocab})
+  return train, test, unseen
 end
 
 -- One epoch of teacher forcing over the first `n` pairs of `ds`, shuffled; the mean loss.
@@ -221,16 +222,18 @@ function M.main(name, o, build, config)
     model, vocab = M.load(o.load, build)
     print(string.format("%s: loaded %s (%d parameters)", name, o.load, M.count_parameters(model)))
   else
-    local train, test = M.datasets(o.data)
+    local train, test, unseen = M.datasets(o.data)
     vocab = train.vocab
     config.pad_id = vocab.pad_id
     model = build(config, #vocab)
-    local ntrain, ntest = #train, #test
-    if o.quick then ntrain, ntest = math.min(400, ntrain), math.min(60, ntest) end
+    local ntrain, ntest, nunseen = #train, #test, #unseen
+    if o.quick then ntrain, ntest, nunseen = math.min(400, ntrain), math.min(60, ntest), math.min(30, nunseen) end
     local opt = optim.Adam(model:parameters(), {lr = o.lr})
+    -- with --cosine the learning rate falls along a half cosine to 0 at the last epoch
+    local schedule = o.cosine and optim.lr_scheduler.CosineAnnealingLR(opt, {T_max = o.epochs})
     local params = {lr = o.lr, batch = o.batch, epochs = o.epochs, beam = o.beam, clip = o.clip, seed = o.seed,
-                    optimizer = "Adam", tokens = "char", quick = o.quick, vocab = #vocab, train_pairs = ntrain,
-                    test_pairs = ntest, parameters = M.count_parameters(model)}
+                    optimizer = "Adam", cosine = o.cosine, tokens = "char", quick = o.quick, vocab = #vocab, train_pairs = ntrain,
+                    test_pairs = ntest, unseen_pairs = nunseen, parameters = M.count_parameters(model)}
     for key, v in pairs(config) do params[key] = v end
     local run = lunet.runs.start{name = name, experiment = "qa", params = params}
     print(string.format("%s: %d training and %d test pairs, %d characters, %d epochs, %d threads, %d parameters",
@@ -239,6 +242,7 @@ function M.main(name, o, build, config)
       local t0 = lunet.clock()
       local loss = M.train_epoch(model, opt, train, ntrain, o.batch, o.clip)
       local seconds = lunet.clock() - t0
+      if schedule then schedule:step() end
       local em = M.exact_match(model, test, ntest)
       run:log({loss = loss, test_exact_match = em, epoch_seconds = seconds}, epoch)
       print(string.format("epoch %d/%d  loss %.4f  exact match %.4f  (%.2f s)", epoch, o.epochs, loss, em, seconds))
@@ -246,9 +250,14 @@ function M.main(name, o, build, config)
     local t0 = lunet.clock()
     local greedy = M.exact_match(model, test, ntest)
     local beam = M.exact_match(model, test, ntest, o.beam)
-    run:log{final_exact_match = greedy, final_exact_match_beam = beam}
+    local train_em = M.exact_match(model, train, ntrain)
+    local unseen_em = M.exact_match(model, unseen, nunseen)
+    run:log{final_exact_match = greedy, final_exact_match_beam = beam, train_exact_match = train_em,
+            unseen_exact_match = unseen_em}
     print(string.format("final exact match: greedy %.4f  beam(%d) %.4f  (%.2f s)",
                         greedy, o.beam, beam, lunet.clock() - t0))
+    print(string.format("training pairs %.4f, arithmetic on unseen number pairs %.4f (no target: see docs/examples/qa.md)",
+                        train_em, unseen_em))
     local weights, vocab_file = M.save(model, vocab, o.save, config)
     run:artifact(weights, "model")
     run:artifact(vocab_file, "vocab")

@@ -1,8 +1,11 @@
 -- A deterministic question/answer corpus in English and Chinese for seq2seq models.
 -- usage: ./lunet examples/qa/make_corpus.lua [--seed N] [--out DIR]
--- Writes DIR/train.tsv and DIR/test.tsv (default DIR: data/ next to this script).
--- The same seed gives the same bytes. The test split holds out combinations
--- (number pairs, day/offset pairs, country/phrasing pairs) never seen in training.
+-- Writes DIR/train.tsv, DIR/test.tsv and DIR/unseen.tsv (default DIR: data/ next to this
+-- script). The same seed gives the same bytes. Every fact is asked in several phrasings
+-- per language (two for arithmetic, three or four for the others); test.tsv holds one phrasing of some facts whose other phrasings
+-- are in training (the model must recognise the question, not compute a new answer).
+-- unseen.tsv holds arithmetic on number pairs never asked in training, in any phrasing:
+-- a measure of generalisation, much harder for a seq2seq model trained on a few thousand pairs.
 
 local seed, out = 1, nil
 local i = 1
@@ -34,12 +37,6 @@ local function shuffle(t)
   end
   return t
 end
--- holds out a fraction of keys: a key is either all train or all test
-local held = {}
-local function held_out(key, frac)
-  if held[key] == nil then held[key] = rand_below(1000) < frac * 1000 end
-  return held[key]
-end
 
 ---------------------------------------------------------------------------
 -- number words
@@ -59,11 +56,22 @@ local function zh_num(n)
   return (t == 1 and "" or ZH_DIGITS[t]) .. "十" .. (o == 0 and "" or ZH_DIGITS[o])
 end
 
-local train, test = {}, {}
-local function add(is_test, q, a) local t = is_test and test or train; t[#t + 1] = q .. "\t" .. a end
+local train, test, unseen = {}, {}, {}
+local function add(split, q, a) split[#split + 1] = q .. "\t" .. a end
+
+-- One fact asked in several phrasings per language. With probability HOLD, one phrasing of a
+-- language (picked at random) goes to test and the others stay in training: a test question
+-- asks something the training set taught, in words it did not use for it.
+local HOLD = 0.25
+local function fact(answers, phrasings)
+  for lang, qs in ipairs(phrasings) do
+    local held = #qs > 1 and rand_below(1000) < HOLD * 1000 and rand_below(#qs) + 1
+    for i, q in ipairs(qs) do add(i == held and test or train, q, answers[lang]) end
+  end
+end
 
 ---------------------------------------------------------------------------
--- arithmetic in words: held out by (op, a, b), across languages and phrasings
+-- arithmetic in words; a few number pairs go whole (all phrasings) to unseen.tsv
 ---------------------------------------------------------------------------
 local OPS = {
   {"plus", "加", 20, function(a, b) return a + b end},
@@ -76,18 +84,26 @@ for _, op in ipairs(OPS) do
     for b = 0, top do
       local r = f(a, b)
       if r then
-        local t = held_out("arith " .. en .. a .. "," .. b, 0.12)
-        add(t, string.format("What is %s %s %s?", en_num(a), en, en_num(b)), en_num(r))
-        add(t, string.format("How much is %s %s %s?", en_num(a), en, en_num(b)), en_num(r))
-        add(t, string.format("%s%s%s等于几？", zh_num(a), zh, zh_num(b)), zh_num(r))
-        add(t, string.format("%s%s%s是多少？", zh_num(a), zh, zh_num(b)), zh_num(r))
+        local phrasings = {
+          {string.format("What is %s %s %s?", en_num(a), en, en_num(b)),
+           string.format("How much is %s %s %s?", en_num(a), en, en_num(b))},
+          {string.format("%s%s%s等于几？", zh_num(a), zh, zh_num(b)),
+           string.format("%s%s%s是多少？", zh_num(a), zh, zh_num(b))}}
+        local answers = {en_num(r), zh_num(r)}
+        if rand_below(1000) < 60 then
+          for lang, qs in ipairs(phrasings) do
+            for _, q in ipairs(qs) do add(unseen, q, answers[lang]) end
+          end
+        else
+          fact(answers, phrasings)
+        end
       end
     end
   end
 end
 
 ---------------------------------------------------------------------------
--- days of the week and months: held out by (unit, start, offset, direction)
+-- days of the week and months
 ---------------------------------------------------------------------------
 local EN_DAYS = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
 local ZH_DAYS = {"星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"}
@@ -95,14 +111,19 @@ for d = 1, 7 do
   for k = 1, 6 do
     for _, dir in ipairs{1, -1} do
       local r = (d - 1 + dir * k) % 7 + 1
-      local t = held_out(string.format("day %d %d %d", d, k, dir), 0.12)
       local en_dir, zh_dir = dir > 0 and "after" or "before", dir > 0 and "后" or "前"
+      local days = k == 1 and "day" or "days"
+      local en = {string.format("What day is %s %s %s %s?", en_num(k), days, en_dir, EN_DAYS[d]),
+                  string.format("Which day falls %s %s %s %s?", en_num(k), days, en_dir, EN_DAYS[d]),
+                  string.format("Name the day %s %s %s %s.", en_num(k), days, en_dir, EN_DAYS[d])}
+      local zh = {string.format("%s之%s%s天是星期几？", ZH_DAYS[d], zh_dir, zh_num(k)),
+                  string.format("从%s往%s数%s天是星期几？", ZH_DAYS[d], zh_dir, zh_num(k)),
+                  string.format("%s%s%s天是星期几？", ZH_DAYS[d], zh_dir, zh_num(k))}
       if k == 1 then
-        add(t, string.format("What day comes %s %s?", en_dir, EN_DAYS[d]), EN_DAYS[r])
-        add(t, string.format("%s的%s一天是星期几？", ZH_DAYS[d], zh_dir), ZH_DAYS[r])
+        en[4] = string.format("What day comes %s %s?", en_dir, EN_DAYS[d])
+        zh[4] = string.format("%s的%s一天是星期几？", ZH_DAYS[d], zh_dir)
       end
-      add(t, string.format("What day is %s %s %s %s?", en_num(k), k == 1 and "day" or "days", en_dir, EN_DAYS[d]), EN_DAYS[r])
-      add(t, string.format("%s之%s%s天是星期几？", ZH_DAYS[d], zh_dir, zh_num(k)), ZH_DAYS[r])
+      fact({EN_DAYS[r], ZH_DAYS[r]}, {en, zh})
     end
   end
 end
@@ -111,15 +132,19 @@ local EN_MONTHS = {"January", "February", "March", "April", "May", "June", "July
 for m = 1, 12 do
   for _, dir in ipairs{1, -1} do
     local r = (m - 1 + dir) % 12 + 1
-    local t = held_out(string.format("month %d %d", m, dir), 0.12)
-    add(t, string.format("What month comes %s %s?", dir > 0 and "after" or "before", EN_MONTHS[m]), EN_MONTHS[r])
-    add(t, string.format("%s月的%s一个月是几月？", zh_num(m), dir > 0 and "下" or "上"), zh_num(r) .. "月")
+    local en_dir = dir > 0 and "after" or "before"
+    fact({EN_MONTHS[r], zh_num(r) .. "月"}, {
+      {string.format("What month comes %s %s?", en_dir, EN_MONTHS[m]),
+       string.format("Which month is just %s %s?", en_dir, EN_MONTHS[m]),
+       string.format("Name the month %s %s.", en_dir, EN_MONTHS[m])},
+      {string.format("%s月的%s一个月是几月？", zh_num(m), dir > 0 and "下" or "上"),
+       string.format("%s月之%s是几月？", zh_num(m), dir > 0 and "后" or "前"),
+       string.format("紧接在%s月之%s的是几月？", zh_num(m), dir > 0 and "后" or "前")}})
   end
 end
 
 ---------------------------------------------------------------------------
--- facts from an invented table: every fact is trained in some phrasing; the test
--- asks it in a phrasing held out for that country
+-- facts from an invented table of countries
 ---------------------------------------------------------------------------
 local COUNTRIES = { -- country, capital, language (English names; Chinese names)
   {"Valoria", "Myrr", "Valorian", "瓦洛利亚", "米尔", "瓦洛利亚语"},
@@ -147,35 +172,26 @@ local COUNTRIES = { -- country, capital, language (English names; Chinese names)
   {"Ostrava Nova", "Pell", "Novan", "新奥斯特拉", "佩尔", "新奥斯特拉语"},
   {"Wendmark", "Cairn", "Wendish", "温德马克", "凯恩", "温德语"},
 }
-local FACT_TEMPLATES = {
-  {"What is the capital of %s?", 1, 2}, {"Name the capital of %s.", 1, 2},
-  {"Which country is %s in?", 2, 1}, {"%s is the capital of which country?", 2, 1},
-  {"What language is spoken in %s?", 1, 3},
-  {"%s的首都是哪里？", 4, 5}, {"%s的首都叫什么？", 4, 5},
-  {"%s在哪个国家？", 5, 4}, {"%s是哪个国家的首都？", 5, 4},
-  {"%s人说什么语言？", 4, 6},
+-- relation: English phrasings from field a to field b, then Chinese ones
+local RELATIONS = {
+  {1, 2, {"What is the capital of %s?", "Name the capital of %s.", "Which city is the capital of %s?"},
+   4, 5, {"%s的首都是哪里？", "%s的首都叫什么？", "哪座城市是%s的首都？"}},
+  {2, 1, {"Which country is %s in?", "%s is the capital of which country?", "Of which country is %s the capital?"},
+   5, 4, {"%s在哪个国家？", "%s是哪个国家的首都？", "%s属于哪个国家？"}},
+  {1, 3, {"What language is spoken in %s?", "Which language do people speak in %s?", "What do people in %s speak?"},
+   4, 6, {"%s人说什么语言？", "%s的官方语言是什么？", "%s说哪种语言？"}},
 }
 for _, c in ipairs(COUNTRIES) do
-  -- each (country, relation) keeps at least one phrasing in training
-  local trained, order = {}, {}
-  for ti = 1, #FACT_TEMPLATES do order[ti] = ti end
-  for _, ti in ipairs(shuffle(order)) do
-    local tpl = FACT_TEMPLATES[ti]
-    local rel = tpl[2] .. ">" .. tpl[3]
-    local t = held_out("fact " .. c[1] .. " " .. ti, 0.2) and trained[rel]
-    if not t then trained[rel] = true end
-    add(t, string.format(tpl[1], c[tpl[2]]), c[tpl[3]])
+  for _, rel in ipairs(RELATIONS) do
+    local en, zh = {}, {}
+    for i, tpl in ipairs(rel[3]) do en[i] = string.format(tpl, c[rel[1]]) end
+    for i, tpl in ipairs(rel[6]) do zh[i] = string.format(tpl, c[rel[4]]) end
+    fact({c[rel[2]], c[rel[5]]}, {en, zh})
   end
 end
 
--- shuffled so families interleave; a question asked in both splits goes to test only
-local in_test = {}
-for _, line in ipairs(test) do in_test[line:match("^[^\t]*")] = true end
-local kept = {}
-for _, line in ipairs(train) do
-  if not in_test[line:match("^[^\t]*")] then kept[#kept + 1] = line end
-end
-shuffle(kept); shuffle(test)
+-- shuffled so families interleave
+shuffle(train); shuffle(test); shuffle(unseen)
 
 local function write(name, lines)
   local path = out .. "/" .. name
@@ -189,5 +205,6 @@ local function write(name, lines)
   f:close()
   print(string.format("wrote %s (%d pairs)", path, #lines))
 end
-write("train.tsv", kept)
+write("train.tsv", train)
 write("test.tsv", test)
+write("unseen.tsv", unseen)

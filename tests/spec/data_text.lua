@@ -256,22 +256,45 @@ describe("examples/qa corpus", function()
     T.truthy(out:find("exit=0", 1, true), "make_corpus exits with 0:\n" .. out)
   end
 
-  it("is deterministic for a seed, with disjoint train and test splits in both languages", function()
+  -- the other phrasing of an arithmetic question in the same language, or nil
+  local function sibling(q)
+    if not (q:find(" plus ") or q:find(" minus ") or q:find(" times ") or q:find("加") or q:find("减")
+            or q:find("乘以")) then return nil end
+    local e = q:match("^What is (.*)%?$"); if e then return "How much is " .. e .. "?" end
+    e = q:match("^How much is (.*)%?$"); if e then return "What is " .. e .. "?" end
+    e = q:match("^(.*)等于几？$"); if e then return e .. "是多少？" end
+    e = q:match("^(.*)是多少？$"); if e then return e .. "等于几？" end
+  end
+
+  it("is deterministic for a seed; test asks trained facts in held-out phrasings, unseen asks new sums", function()
     local base = os.tmpname(); os.remove(base)
     gen(7, base .. "a"); gen(7, base .. "b"); gen(8, base .. "c")
-    for _, f in ipairs{"/train.tsv", "/test.tsv"} do
+    for _, f in ipairs{"/train.tsv", "/test.tsv", "/unseen.tsv"} do
       T.truthy(readall(base .. "a" .. f) == readall(base .. "b" .. f), f .. " has the same bytes for the same seed")
     end
     T.truthy(readall(base .. "a/test.tsv") ~= readall(base .. "c/test.tsv"), "another seed holds out other pairs")
-    local train, test = data.text_pairs(base .. "a/train.tsv"), data.text_pairs(base .. "a/test.tsv")
-    T.truthy(#train > 2000 and #test > 200, "a few thousand pairs: " .. #train .. " + " .. #test)
-    local seen, zh = {}, 0
-    for i = 1, #train do seen[train[i][1]] = true end
+    local train = data.text_pairs(base .. "a/train.tsv")
+    local test, unseen = data.text_pairs(base .. "a/test.tsv"), data.text_pairs(base .. "a/unseen.tsv")
+    T.truthy(#train > 2000 and #test > 200 and #unseen > 50, "sizes: " .. #train .. " + " .. #test .. " + " .. #unseen)
+    local seen, answer_of, zh, arith = {}, {}, 0, 0
+    for i = 1, #train do seen[train[i][1]] = true; answer_of[train[i][1]] = train[i][2] end
     for i = 1, #test do
-      T.truthy(not seen[test[i][1]], "test question also in training: " .. test[i][1])
-      if test[i][1]:find("？") then zh = zh + 1 end
+      local q, a = test[i][1], test[i][2]
+      T.truthy(not seen[q], "test question also in training: " .. q)
+      if q:find("？") then zh = zh + 1 end
+      local s = sibling(q)
+      if s then  -- the same sum in the other phrasing is taught, with the same answer
+        arith = arith + 1
+        T.eq(answer_of[s], a, "the training answer to " .. s)
+      end
     end
     T.truthy(zh > 50 and zh < #test - 50, "both languages in the test split")
+    T.truthy(arith > 100 and arith < #test, "test holds arithmetic and other families: " .. arith)
+    for i = 1, #unseen do
+      local q = unseen[i][1]
+      T.truthy(sibling(q), "unseen holds arithmetic only: " .. q)
+      T.truthy(not seen[q] and not seen[sibling(q)], "an unseen sum is never asked in training: " .. q)
+    end
     os.execute("rm -rf " .. base .. "a " .. base .. "b " .. base .. "c")
   end)
 
@@ -279,5 +302,29 @@ describe("examples/qa corpus", function()
     local ds = data.text_pairs("examples/qa/questions.tsv")
     T.eq(#ds, 20)
     T.eq(ds[4][1], "What is seven plus five?"); T.eq(ds[4][2], "twelve")
+  end)
+end)
+
+-- found by fuzzing (tests/fuzz/corpus/tokenizer/): tokens that skip the tokenizer
+describe("data.Vocab and detokenize on token lists", function()
+  it("Vocab.build refuses a token that is not UTF-8, which Vocab.load would refuse", function()
+    T.errors(function() data.Vocab.build({{"ok", "abc\xe4\xb8"}}) end,
+      "Vocab.build: item 1, token 2: invalid UTF-8 at byte 4")
+  end)
+
+  it("detokenize names a bad token instead of failing inside utf8", function()
+    local word = data.Tokenizer{level = "word"}
+    T.errors(function() word:detokenize({"a", "\xff"}) end, "Tokenizer:detokenize: token 2: invalid UTF-8 at byte 1")
+    T.errors(function() word:detokenize({"a", 3}) end, "Tokenizer:detokenize: token 2 is a number, expected a string")
+    T.errors(function() word:detokenize("a b") end, "Tokenizer:detokenize: bad argument #1 (expected a list of tokens, got string)")
+    T.eq(word:detokenize({"a", "", "b"}), "a  b") -- an empty token is no error
+  end)
+
+  it("splits a long word whole", function()
+    local s = string.rep("ab", 100000)
+    local toks = data.Tokenizer{level = "word"}:tokenize(s .. " " .. s .. "\u{0301}")
+    T.eq(#toks, 2)
+    T.eq(toks[1], s)
+    T.eq(toks[2], s .. "\u{0301}")
   end)
 end)

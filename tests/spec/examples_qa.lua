@@ -39,7 +39,12 @@ local function check_training(out, name)
   T.eq(r.summary.test_exact_match.count, 2, "test_exact_match logged once per epoch")
   T.near(r.metrics.final_exact_match, tonumber(greedy), 1e-4, "the logged final exact match")
   T.near(r.metrics.final_exact_match_beam, tonumber(beam), 1e-4, "the logged beam exact match")
+  local train_em, unseen_em = out:match("training pairs ([%d.]+), arithmetic on unseen number pairs ([%d.]+)")
+  T.truthy(train_em, "the training and unseen exact match are printed:\n" .. out)
+  T.near(r.metrics.train_exact_match, tonumber(train_em), 1e-4, "the logged training exact match")
+  T.near(r.metrics.unseen_exact_match, tonumber(unseen_em), 1e-4, "the logged unseen exact match")
   T.eq(r.params.train_pairs, 400)
+  T.eq(r.params.unseen_pairs, 30)
 end
 
 -- Answers do not depend on the padding; beam search with k = 1 gives greedy decoding's

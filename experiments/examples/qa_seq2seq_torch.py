@@ -2,7 +2,7 @@
 with Luong "general" attention, the same sizes and optimiser, trained on the same corpus
 files; prints the loss, greedy exact match on the test pairs and seconds per epoch.
 
-    /usr/bin/python3 experiments/examples/qa_torch.py [--epochs 30] [--data examples/qa/data]
+    /usr/bin/python3 experiments/examples/qa_seq2seq_torch.py [--epochs 100] [--data examples/qa/data] [--threads 1] [--no-cosine]
 
 Write the corpus first if needed: ./lunet examples/qa/make_corpus.lua
 """
@@ -115,17 +115,19 @@ def exact_match(model, src, answers, vocab, max_len):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--data", default="examples/qa/data")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batch", type=int, default=32)
     p.add_argument("--emb", type=int, default=64)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--no-cosine", dest="cosine", action="store_false")
     a = p.parse_args()
     torch.manual_seed(a.seed)
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
 
     train, test = read_pairs(a.data + "/train.tsv"), read_pairs(a.data + "/test.tsv")
     vocab = build_vocab(train)
@@ -133,8 +135,10 @@ def main():
     test_src, _, test_out = encode(test, vocab)
     model = Seq2Seq(len(vocab) + 4, a.emb, a.hidden)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    # as lunet's --cosine (the default): the rate falls along a half cosine to 0 at the last epoch
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.epochs) if a.cosine else None
     n = src.size(0)
-    print(f"qa_torch: {n} training and {len(test)} test pairs, {len(vocab) + 4} characters, "
+    print(f"qa_seq2seq_torch: {n} training and {len(test)} test pairs, {len(vocab) + 4} characters, "
           f"{sum(p.numel() for p in model.parameters())} parameters")
     for epoch in range(1, a.epochs + 1):
         t0 = time.perf_counter()
@@ -150,6 +154,8 @@ def main():
             opt.step()
             total, steps = total + loss.item(), steps + 1
         seconds = time.perf_counter() - t0
+        if schedule:
+            schedule.step()
         em = exact_match(model, test_src, [ans for _, ans in test], vocab, test_out.size(1) + 4)
         print(f"epoch {epoch}/{a.epochs}  loss {total / steps:.4f}  exact match {em:.4f}  ({seconds:.2f} s)",
               flush=True)
