@@ -113,32 +113,35 @@ def exact_match(model, src, answers, vocab, max_len):
     return hits / src.size(0)
 
 
-def main():
+def parser(epochs, lr):
+    """The options both QA twins take (the Transformer's twin adds its sizes)."""
     p = argparse.ArgumentParser()
-    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--data", default="examples/qa/data")
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr", type=float, default=lr)
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--emb", type=int, default=64)
-    p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-cosine", dest="cosine", action="store_false")
-    a = p.parse_args()
+    return p
+
+
+def run(name, a, build):
+    """Trains build(vocab_size) with teacher forcing as lunet's examples/qa/common.lua does,
+    printing each epoch's loss, greedy exact match on the test pairs and training seconds."""
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
-
     train, test = read_pairs(a.data + "/train.tsv"), read_pairs(a.data + "/test.tsv")
     vocab = build_vocab(train)
     src, tgt_in, tgt_out = encode(train, vocab)
     test_src, _, test_out = encode(test, vocab)
-    model = Seq2Seq(len(vocab) + 4, a.emb, a.hidden)
+    model = build(len(vocab) + 4)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     # as lunet's --cosine (the default): the rate falls along a half cosine to 0 at the last epoch
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.epochs) if a.cosine else None
     n = src.size(0)
-    print(f"qa_seq2seq_torch: {n} training and {len(test)} test pairs, {len(vocab) + 4} characters, "
+    print(f"{name}: {n} training and {len(test)} test pairs, {len(vocab) + 4} characters, "
           f"{sum(p.numel() for p in model.parameters())} parameters")
     for epoch in range(1, a.epochs + 1):
         t0 = time.perf_counter()
@@ -159,6 +162,14 @@ def main():
         em = exact_match(model, test_src, [ans for _, ans in test], vocab, test_out.size(1) + 4)
         print(f"epoch {epoch}/{a.epochs}  loss {total / steps:.4f}  exact match {em:.4f}  ({seconds:.2f} s)",
               flush=True)
+
+
+def main():
+    p = parser(epochs=100, lr=2e-3)
+    p.add_argument("--emb", type=int, default=64)
+    p.add_argument("--hidden", type=int, default=128)
+    a = p.parse_args()
+    run("qa_seq2seq_torch", a, lambda vocab_size: Seq2Seq(vocab_size, a.emb, a.hidden))
 
 
 if __name__ == "__main__":
