@@ -26,12 +26,13 @@ vae|10||VAE MLP (`vae.lua`)|test -ELBO, nats|<= 245
 vae|10|--conv|VAE conv (`vae.lua --conv`)|test -ELBO, nats|-
 gan|30||GAN (`gan.lua`)|samples judged confident|-
 dcgan|5||DCGAN (`dcgan.lua`)|samples judged confident|-
-qa_seq2seq|100|--data DATA|QA LSTM (`qa_seq2seq.lua`)|exact match, held-out phrasings|>= 0.95'
-wanted=" ${*:-mlp cnn vae gan dcgan qa_seq2seq} "
+qa_seq2seq|100|--data DATA|QA LSTM (`qa_seq2seq.lua`)|exact match, held-out phrasings|>= 0.95
+transformer_qa|30|--data DATA|QA Transformer (`transformer_qa.lua`)|exact match, held-out phrasings|-'
+wanted=" ${*:-mlp cnn vae gan dcgan qa_seq2seq transformer_qa} "
 
 need_judge=; need_corpus=
 case $wanted in *" gan "*|*" dcgan "*) need_judge=1;; esac
-case $wanted in *" qa_seq2seq "*) need_corpus=1;; esac
+case $wanted in *" qa_seq2seq "*|*" transformer_qa "*) need_corpus=1;; esac
 if [ -n "$need_judge" ]; then
   echo "training the judge of the GAN samples: examples/cnn.lua ${QUICK:+--quick}"
   (cd "$work" && LUNET_DB=$work/judge.db "$root/$LUNET" "$root/examples/cnn.lua" ${QUICK:+--quick} \
