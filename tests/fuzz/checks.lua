@@ -107,14 +107,20 @@ end
 -- the tokenizer and vocabularies on arbitrary bytes
 ---------------------------------------------------------------------------
 
--- any bytes as a question/answer file: a clear error, or pairs of strings without the tab
-local function check_text_pairs(text)
-  local path = temp_path(".tsv")
+-- pcall(loader, path) on a temporary file holding text; the file is removed after
+local function load_bytes(text, suffix, loader)
+  local path = temp_path(suffix)
   local f = assert(io.open(path, "wb"))
   f:write(text)
   f:close()
-  local ok, ds = pcall(data.text_pairs, path)
+  local ok, result = pcall(loader, path)
   os.remove(path)
+  return ok, result
+end
+
+-- any bytes as a question/answer file: a clear error, or pairs of strings without the tab
+local function check_text_pairs(text)
+  local ok, ds = load_bytes(text, ".tsv", data.text_pairs)
   if not ok then
     if not M.clear_error(ds, {"text_pairs: "}) then return unclear("data.text_pairs", ds) end
     return nil
@@ -230,12 +236,7 @@ end
 
 -- any bytes as a vocabulary file: a clear error, or a vocabulary that round-trips
 local function check_vocab_file(text)
-  local path = temp_path(".vocab")
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-  local ok, v = pcall(data.Vocab.load, path)
-  os.remove(path)
+  local ok, v = load_bytes(text, ".vocab", data.Vocab.load)
   if not ok then
     if not M.clear_error(v, {"Vocab.load: "}) then return unclear("Vocab.load", v) end
     return nil
