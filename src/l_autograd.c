@@ -3,7 +3,6 @@
  * that take part in a graph. */
 #include "autograd.h"
 #include "l_tensor.h"
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,34 +197,6 @@ static int l_record_function(lua_State *L) {
   return 1;
 }
 
-/* ---- the memory limit -------------------------------------------------------
-   (lunet.memory and empty_cache live in l_tensor.c; these belong beside them) */
-
-/* set_memory_limit(bytes | "2G" | nil): nil, false or 0 remove the limit */
-static int l_set_memory_limit(lua_State *L) {
-  size_t limit = 0;
-  if (lua_type(L, 1) == LUA_TSTRING) {
-    if (lt_parse_bytes(lua_tostring(L, 1), &limit) < 0) return luaL_argerror(L, 1, lt_errmsg());
-  } else if (lua_type(L, 1) == LUA_TNUMBER) {
-    lua_Number v = lua_tonumber(L, 1);
-    if (!(v >= 0 && v < 0x1p63) || v != floor(v))
-      return luaL_argerror(L, 1, lua_pushfstring(L, "a whole number of bytes >= 0 expected, got %s", luaL_tolstring(L, 1, NULL)));
-    limit = (size_t)v;
-  } else if (lua_toboolean(L, 1)) {
-    return luaL_typeerror(L, 1, "number of bytes, size string (\"512M\") or nil");
-  }
-  lt_set_mem_limit(limit);
-  return 0;
-}
-
-/* memory_limit() -> bytes, or nil when there is none */
-static int l_memory_limit(lua_State *L) {
-  size_t limit = lt_mem_limit();
-  if (limit) lua_pushinteger(L, (lua_Integer)limit);
-  else lua_pushnil(L);
-  return 1;
-}
-
 static const luaL_Reg methods[] = {
     {"requires_grad_", m_requires_grad_}, {"detach", m_detach}, {"backward", m_backward}, {NULL, NULL}};
 
@@ -233,7 +204,6 @@ static const luaL_Reg module_fns[] = {
     {"no_grad", l_no_grad}, {"enable_grad", l_enable_grad},
     {"set_grad_enabled", l_set_grad_enabled}, {"is_grad_enabled", l_is_grad_enabled},
     {"detect_anomaly", l_detect_anomaly}, {"is_anomaly_enabled", l_is_anomaly_enabled},
-    {"set_memory_limit", l_set_memory_limit}, {"memory_limit", l_memory_limit},
     {"_record_function", l_record_function}, {NULL, NULL}};
 
 void lb_open_autograd(lua_State *L, int mt_methods, int module) {

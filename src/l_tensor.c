@@ -688,6 +688,31 @@ static int l_memory(lua_State *L) {
 
 static int l_empty_cache(lua_State *L) { (void)L; lt_mem_empty_cache(); return 0; }
 
+/* set_memory_limit(bytes | "2G" | nil): nil, false or 0 remove the limit */
+static int l_set_memory_limit(lua_State *L) {
+  size_t limit = 0;
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    if (lt_parse_bytes(lua_tostring(L, 1), &limit) < 0) return luaL_argerror(L, 1, lt_errmsg());
+  } else if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_Number v = lua_tonumber(L, 1);
+    if (!(v >= 0 && v < 0x1p63) || v != floor(v))
+      return luaL_argerror(L, 1, lua_pushfstring(L, "a whole number of bytes >= 0 expected, got %s", luaL_tolstring(L, 1, NULL)));
+    limit = (size_t)v;
+  } else if (lua_toboolean(L, 1)) {
+    return luaL_typeerror(L, 1, "number of bytes, size string (\"512M\") or nil");
+  }
+  lt_set_mem_limit(limit);
+  return 0;
+}
+
+/* memory_limit() -> bytes, or nil when there is none */
+static int l_memory_limit(lua_State *L) {
+  size_t limit = lt_mem_limit();
+  if (limit) lua_pushinteger(L, (lua_Integer)limit);
+  else lua_pushnil(L);
+  return 1;
+}
+
 static int l_blas_info(lua_State *L) { lua_pushstring(L, lt_blas_info()); return 1; }
 
 static int l_clock(lua_State *L) { lua_pushnumber(L, lt_clock()); return 1; }
@@ -705,7 +730,8 @@ static const luaL_Reg module_fns[] = {
     {"is_tensor", l_is_tensor},   {"manual_seed", l_manual_seed},
     {"initial_seed", l_initial_seed}, {"set_num_threads", l_set_num_threads},
     {"get_num_threads", l_get_num_threads}, {"memory", l_memory},
-    {"empty_cache", l_empty_cache}, {"blas_info", l_blas_info},
+    {"empty_cache", l_empty_cache}, {"set_memory_limit", l_set_memory_limit},
+    {"memory_limit", l_memory_limit}, {"blas_info", l_blas_info},
     {"set_flush_denormal", l_set_flush_denormal}, {"clock", l_clock},
     {NULL, NULL}};
 
