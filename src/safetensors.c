@@ -883,6 +883,12 @@ static int create_temp(const char *path, char *tmp, size_t len) {
   return -1;
 }
 
+/* the directory path is in ("." for a bare name), malloc'ed; NULL when out of memory */
+static char *dir_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+}
+
 /* the pid in a temporary name "<base>.tmp-<pid>-<n>" of base, or 0 when name is not one */
 static long temp_owner(const char *name, const char *base) {
   size_t n = strlen(base);
@@ -900,7 +906,7 @@ static long temp_owner(const char *name, const char *base) {
 static void remove_stale_temps(const char *path) {
   const char *slash = strrchr(path, '/');
   const char *base = slash ? slash + 1 : path;
-  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+  char *dir = dir_of(path);
   DIR *d = dir ? opendir(dir) : NULL;
   struct dirent *e;
   while (d && (e = readdir(d))) {
@@ -920,8 +926,7 @@ static void remove_stale_temps(const char *path) {
 
 /* make the rename durable; failure here cannot undo the write, so it is ignored */
 static void sync_dir(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+  char *dir = dir_of(path);
   if (!dir) return;
   int fd = open(dir, O_RDONLY | O_DIRECTORY);
   if (fd >= 0) { fsync(fd); close(fd); }
