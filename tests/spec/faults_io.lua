@@ -243,26 +243,38 @@ print("finish", run:finish())
     return r
   end
 
+  -- a fresh db and a child logging to it; the child's run has started when this returns
+  local function start_locked_child(name, env)
+    local db = path(name .. ".db")
+    R.open(db):close()
+    local f = locked_child(db, name, env)
+    wait_until(function() return exists(f.started) end, "the child's run to start")
+    return db, f
+  end
+
+  -- holds the db's write lock (telling the child so) until cond() holds, then releases it
+  -- and tells the child; a wait that gives up raises only after the lock is released
+  local function hold_lock_until(db, f, cond, what)
+    local holder = R.open(db)
+    holder:exec("BEGIN EXCLUSIVE")
+    write(f.locked, "")
+    local ok, err = pcall(wait_until, cond, what)
+    holder:exec("COMMIT")
+    holder:close()
+    write(f.released, "")
+    assert(ok, err)
+  end
+
   -- sum over steps 1..51 of loss + acc + step (step 51 logs 0, 1, 51)
   local total = 0
   for step = 1, 50 do total = total + 1 / step + step / 50 + step end
   total = total + 0 + 1 + 51
 
   it("makes run:log wait, warning on stderr, and succeed once the lock is released", function()
-    local db = path("lock-wait.db")
-    R.open(db):close()
-    local f = locked_child(db, "wait", "LUNET_DB_TIMEOUT=")
-    wait_until(function() return exists(f.started) end, "the child's run to start")
-    local holder = R.open(db)
-    holder:exec("BEGIN EXCLUSIVE")
-    write(f.locked, "")
+    local db, f = start_locked_child("lock-wait", "LUNET_DB_TIMEOUT=")
     -- the child says it waits (after a second of waiting); only then is the lock released
-    local ok, err = pcall(wait_until, function() return (read(f.err) or ""):find("is locked by another process; waiting", 1, true) end,
-                          "the child's warning")
-    holder:exec("COMMIT")
-    holder:close()
-    write(f.released, "")
-    assert(ok, err)
+    hold_lock_until(db, f, function() return (read(f.err) or ""):find("is locked by another process; waiting", 1, true) end,
+                    "the child's warning")
     -- (SQLite names the file by its full path, with any symbolic link resolved)
     T.truthy(read(f.err):find("lock-wait.db is locked by another process; waiting (up to 60 s, LUNET_DB_TIMEOUT)", 1, true),
              read(f.err))
@@ -277,18 +289,8 @@ print("finish", run:finish())
   end)
 
   it("gives up after LUNET_DB_TIMEOUT with an error naming the db, keeping the points for the next write", function()
-    local db = path("lock-timeout.db")
-    R.open(db):close()
-    local f = locked_child(db, "timeout", "LUNET_DB_TIMEOUT=1")
-    wait_until(function() return exists(f.started) end, "the child's run to start")
-    local holder = R.open(db)
-    holder:exec("BEGIN EXCLUSIVE")
-    write(f.locked, "")
-    local ok, err = pcall(wait_until, function() return exists(f.gave_up) end, "the child to give up")
-    holder:exec("COMMIT")
-    holder:close()
-    write(f.released, "")
-    assert(ok, err)
+    local db, f = start_locked_child("lock-timeout", "LUNET_DB_TIMEOUT=1")
+    hold_lock_until(db, f, function() return exists(f.gave_up) end, "the child to give up")
     wait_until(function() return (read(f.out) or ""):find("finish") end, "the child to finish")
     local out = read(f.out)
     T.truthy(out:find("log\tfalse\t[^\n]*run:log: cannot write run %d+ to " .. db:gsub("%p", "%%%0")
