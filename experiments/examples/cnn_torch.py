@@ -4,12 +4,9 @@ lr 2e-3 with a cosine decay over the epochs, 5 epochs, inputs in [0, 1].
 
     /usr/bin/python3 experiments/examples/cnn_torch.py [--epochs N] [--threads N] [--lr LR] [--batch N]
 """
-import argparse
-
-import torch
 from torch import nn
 
-from fmnist import fit_classifier, load
+from fmnist import classifier_main, load
 
 
 def fashion_cnn():
@@ -27,20 +24,7 @@ def fashion_cnn():
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--batch", type=int, default=32)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(1)
-    model = fashion_cnn()
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.epochs)
-    print(f"cnn_torch: torch {torch.__version__}, {a.threads} thread(s), lr {a.lr}, batch {a.batch}")
-    acc = fit_classifier(model, opt, load("train"), load("test"), a.epochs, a.batch, scheduler=sched)
-    print(f"final test accuracy: {acc:.4f}")
+    classifier_main("cnn_torch", fashion_cnn, load, lr=2e-3, batch=32)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ IDX reader of experiments/bench_data.py (torchvision is not installed).
     x, y = load("train", n=60000)
     for xb, yb in batches(x, y, 64, shuffle=True, generator=g): ...
 """
+import argparse
 import os
 import sys
 
@@ -69,3 +70,23 @@ def fit_classifier(model, opt, train, test, epochs, batch_size, scheduler=None, 
         print(f"epoch {epoch}/{epochs}  loss {total / n:.4f}  test accuracy {acc:.4f}  "
               f"({time.perf_counter() - t0:.1f} s)", flush=True)
     return acc
+
+
+def classifier_main(name, build, data, lr, batch):
+    """the main of a classifier twin (mlp_torch, cnn_torch): --epochs (5), --threads (1),
+    --lr, --batch; seed 1; Adam with the rate decayed along a cosine over the epochs;
+    data(split) gives the (x, y) of "train" and "test"; prints the final test accuracy"""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lr", type=float, default=lr)
+    ap.add_argument("--batch", type=int, default=batch)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    model = build()
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.epochs)
+    print(f"{name}: torch {torch.__version__}, {a.threads} thread(s), lr {a.lr}, batch {a.batch}")
+    acc = fit_classifier(model, opt, data("train"), data("test"), a.epochs, a.batch, scheduler=sched)
+    print(f"final test accuracy: {acc:.4f}")

@@ -5,12 +5,9 @@ initialisation (which lunet's layers copy).
 
     /usr/bin/python3 experiments/examples/mlp_torch.py [--epochs N] [--threads N] [--lr LR] [--batch N]
 """
-import argparse
-
-import torch
 from torch import nn
 
-from fmnist import fit_classifier, load
+from fmnist import classifier_main, load
 
 MEAN, STD = 0.2860, 0.3530
 
@@ -20,21 +17,12 @@ def flat(split):
     return (x.reshape(-1, 784) - MEAN) / STD, y
 
 
+def mlp():
+    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--batch", type=int, default=64)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(1)
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.epochs)
-    print(f"mlp_torch: torch {torch.__version__}, {a.threads} thread(s), lr {a.lr}, batch {a.batch}")
-    acc = fit_classifier(model, opt, flat("train"), flat("test"), a.epochs, a.batch, scheduler=sched)
-    print(f"final test accuracy: {acc:.4f}")
+    classifier_main("mlp_torch", mlp, flat, lr=1e-3, batch=64)
 
 
 if __name__ == "__main__":
